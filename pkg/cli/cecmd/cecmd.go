@@ -1,0 +1,115 @@
+// Package cecmd is the ce command, the platform's front door: version,
+// doctor, and git-style dispatch ("ce session ls" runs "ce-session ls").
+// cmd/ce is a one-line main around Main.
+package cecmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/clidoc"
+)
+
+// CLI is the command line of ce.
+type CLI struct {
+	clikit.Globals
+
+	Version    VersionCmd    `cmd:"" help:"Print the version of ce."`
+	Doctor     DoctorCmd     `cmd:"" help:"Check the installation and print a remedy for each problem."`
+	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+}
+
+// GlobalFlags gives clikit the global flags.
+func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
+
+// CompletionCmd prints a completion script.
+type CompletionCmd struct{ clidoc.CompletionCmd }
+
+// App is ce's description, for Main and the doc generator.
+func App() clikit.App {
+	return clikit.App{
+		Name: "ce",
+		Description: "the front door of the ce agent platform\n\nce turns the Claude Code CLI into an always-on, multi-session agent platform. " +
+			"\"ce X ARGS\" runs \"ce-X ARGS\" from PATH, so \"ce session ls\" is \"ce-session ls\".",
+		CLI: &CLI{},
+	}
+}
+
+// Main runs ce and returns its exit status.
+func Main(args []string) int {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !builtin(args[0]) {
+		if code, ok := dispatch(args[0], args[1:], os.Stdin, os.Stdout, os.Stderr); ok {
+			return code
+		}
+	}
+	return App().Main(args)
+}
+
+func builtin(name string) bool {
+	switch name {
+	case "version", "doctor", "completion", "help":
+		return true
+	}
+	return false
+}
+
+// dispatch runs ce-NAME from beside ce or from PATH; ok is false when
+// there is no such command.
+func dispatch(name string, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, bool) {
+	bin := "ce-" + name
+	path := ""
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), bin)
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			path = p
+		}
+	}
+	if path == "" {
+		p, err := exec.LookPath(bin)
+		if err != nil {
+			return 0, false
+		}
+		path = p
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), true
+		}
+		return ee.ExitCode(), true
+	default:
+		fmt.Fprintf(stderr, "ce: error: run %s: %v\n", bin, err)
+		return clikit.ExitFailure, true
+	}
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct {
+	JSON bool `name:"json" help:"Print a JSON object."`
+}
+
+// Run prints the version.
+func (c *VersionCmd) Run(env *clikit.Env) error {
+	if c.JSON {
+		return json.NewEncoder(env.Stdout).Encode(map[string]string{
+			"version": clikit.Version, "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH,
+		})
+	}
+	fmt.Fprintf(env.Stdout, "ce %s (%s %s/%s)\n", clikit.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
+}

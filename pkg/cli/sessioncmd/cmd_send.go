@@ -1,0 +1,236 @@
+package sessioncmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
+	"github.com/ce-platform/ce/pkg/eventlog"
+	"github.com/ce-platform/ce/pkg/queue"
+	"github.com/ce-platform/ce/pkg/rundir"
+	"github.com/ce-platform/ce/pkg/streamjson"
+)
+
+// SendCmd sends a prompt.
+type SendCmd struct {
+	Name    string        `arg:"" help:"Session name."`
+	Prompt  []string      `arg:"" optional:"" help:"The prompt; read from stdin when omitted or \"-\"."`
+	Stream  bool          `help:"Print assistant text as it arrives on stdout, and each tool use as one line on stderr."`
+	JSON    bool          `name:"json" help:"Print every event of the run as claude emitted it, one JSON object per line."`
+	Detach  bool          `help:"Queue the prompt, print its queue item ID and return at once."`
+	Timeout time.Duration `help:"Stop waiting after this long (the prompt stays queued or running)." default:"0s"`
+}
+
+// Run queues the prompt and, unless detached, waits for its result,
+// driving the session itself when no worker serves.
+func (c *SendCmd) Run(env *clikit.Env) error {
+	if c.Stream && c.JSON {
+		return clikit.Usage("pick one of them", "--stream and --json cannot be used together")
+	}
+	prompt, err := readPrompt(env, c.Prompt)
+	if err != nil {
+		return err
+	}
+	d, err := open(env)
+	if err != nil {
+		return err
+	}
+	if _, err := get(env.Ctx, d, c.Name); err != nil {
+		return err
+	}
+	it, err := push(env.Ctx, d, c.Name, prompt, "cli")
+	if err != nil {
+		return err
+	}
+	if c.Detach {
+		fmt.Fprintln(env.Stdout, it.ID)
+		return nil
+	}
+	ctx := env.Ctx
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	out := &printer{env: env, mode: modeResult}
+	switch {
+	case c.JSON:
+		out.mode = modeJSON
+	case c.Stream:
+		out.mode = modeStream
+	}
+	final, err := follow(ctx, d, it.ID, out.line)
+	if err != nil {
+		if ctx.Err() != nil {
+			what := "timed out waiting"
+			if env.Ctx.Err() != nil {
+				what = "interrupted"
+			}
+			return clikit.Fail(fmt.Sprintf("follow it with ce-session tail -f %s, or stop it with ce-session stop %s", c.Name, c.Name),
+				"%s; prompt %s goes on in session %s", what, it.ID, c.Name)
+		}
+		return err
+	}
+	return out.finish(final)
+}
+
+// readPrompt takes the prompt from the arguments, else from stdin.
+func readPrompt(env *clikit.Env, args []string) (string, error) {
+	if len(args) > 0 && !(len(args) == 1 && args[0] == "-") {
+		p := strings.Join(args, " ")
+		return p, checkPrompt(p)
+	}
+	if clikit.IsTerminal(env.Stdin) {
+		fmt.Fprintln(env.Stderr, "reading the prompt from the terminal; end it with Ctrl-D")
+	}
+	b, err := io.ReadAll(io.LimitReader(env.Stdin, queue.MaxPrompt+1))
+	if err != nil {
+		return "", err
+	}
+	return string(b), checkPrompt(string(b))
+}
+
+func checkPrompt(p string) error {
+	if err := queue.CheckPrompt(p); err != nil {
+		return clikit.Usage("pass the prompt as arguments or on stdin", "%v", err)
+	}
+	return nil
+}
+
+// push queues a prompt and records it in the event log.
+func push(ctx context.Context, d *dispatch.Driver, name, prompt, source string) (queue.Item, error) {
+	it, err := d.Queue.Push(ctx, name, prompt, source)
+	if err != nil {
+		return it, err
+	}
+	d.Events.Append(eventlog.Event{Type: "prompt.queued", Session: name, Item: it.ID, Data: map[string]any{"source": source, "bytes": len(prompt)}})
+	return it, nil
+}
+
+// follow waits for item id to end, delivering the stream lines of each of
+// its runs as they are written. The session is driven by this process when
+// no worker serves it.
+func follow(ctx context.Context, d *dispatch.Driver, id string, fn func([]byte) error) (queue.Item, error) {
+	wq, err := d.WatchFile("queue.db")
+	if err != nil {
+		return queue.Item{}, err
+	}
+	defer wq.Close()
+	wd, err := d.WatchFile("queue.db")
+	if err != nil {
+		return queue.Item{}, err
+	}
+	defer wd.Close()
+	type result struct {
+		it  queue.Item
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		it, err := d.WaitFinal(ctx, id, wd.C)
+		done <- result{it, err}
+	}()
+	followed := map[string]bool{}
+	for {
+		it, err := d.Queue.Get(ctx, id)
+		if err != nil {
+			return it, err
+		}
+		if it.Run != "" && !followed[it.Run] && (it.State == queue.Running || it.Final()) {
+			followed[it.Run] = true
+			rd := rundir.Of(d.State, it.Session, it.Run)
+			if _, err := rd.Follow(ctx, fn); err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
+				return it, err
+			}
+			continue
+		}
+		select {
+		case r := <-done:
+			if r.err != nil {
+				return r.it, r.err
+			}
+			// Deliver a run that ended before it was seen running.
+			if r.it.Run != "" && !followed[r.it.Run] {
+				rundir.Of(d.State, r.it.Session, r.it.Run).Follow(ctx, fn)
+			}
+			return r.it, nil
+		case <-wq.C:
+		case <-ctx.Done():
+			return it, ctx.Err()
+		}
+	}
+}
+
+type outputMode int
+
+const (
+	modeResult outputMode = iota
+	modeStream
+	modeJSON
+)
+
+// printer renders the stream of a run for send and tail.
+type printer struct {
+	env     *clikit.Env
+	mode    outputMode
+	result  *streamjson.Result
+	printed bool
+}
+
+func (p *printer) line(l []byte) error {
+	if p.mode == modeJSON {
+		_, err := p.env.Stdout.Write(append(l, '\n'))
+		return err
+	}
+	ev, err := streamjson.Parse(l)
+	if err != nil {
+		return nil
+	}
+	if r, ok := ev.Result(); ok {
+		p.result = r
+	}
+	if p.mode != modeStream || ev.Type != "assistant" {
+		return nil
+	}
+	for _, b := range ev.AssistantBlocks() {
+		switch b.Type {
+		case "text":
+			if b.Text != "" {
+				fmt.Fprintln(p.env.Stdout, b.Text)
+				p.printed = true
+			}
+		case "tool_use":
+			fmt.Fprintln(p.env.Stderr, streamjson.ToolLine(b))
+		}
+	}
+	return nil
+}
+
+// finish prints the outcome of an item and returns the exit error.
+func (p *printer) finish(it queue.Item) error {
+	switch it.State {
+	case queue.Done:
+		if p.mode == modeResult {
+			text := it.Result
+			if p.result != nil {
+				text = p.result.Text
+			}
+			fmt.Fprintln(p.env.Stdout, text)
+		}
+		return nil
+	case queue.Parked:
+		return clikit.Fail("ce-session usage shows the rate-limit state; ce-queue ls shows parked items",
+			"%s; prompt %s is parked and runs then", it.Error, it.ID)
+	default:
+		msg := it.Error
+		if msg == "" {
+			msg = "the run failed"
+		}
+		return clikit.Fail("", "%s (prompt %s %s)", msg, it.ID, it.State)
+	}
+}

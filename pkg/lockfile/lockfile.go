@@ -1,0 +1,128 @@
+// Package lockfile provides the lock protocol shared by every ce process: an
+// exclusive flock (gofrs/flock) on a file under <state>/locks, with the
+// holder's pid and command written into the file so that a process that has
+// to wait can say who it waits for. Other programs may rely on this protocol.
+//
+// A lock held by a process that dies is released by the kernel at once.
+package lockfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// retryDelay is how often a waiting locker retries. flock has no blocking
+// lock with a deadline, so waiting is a short retry loop.
+const retryDelay = 500 * time.Microsecond
+
+// Lock is a held lock.
+type Lock struct {
+	fl *flock.Flock
+}
+
+// ErrBusy is returned by TryLock when another process holds the lock.
+var ErrBusy = errors.New("lock is held by another process")
+
+// Acquire takes the exclusive lock at path, waiting until ctx is done.
+func Acquire(ctx context.Context, path string) (*Lock, error) {
+	fl := flock.New(path, flock.SetPermissions(0o600))
+	ok, err := fl.TryLock()
+	if err == nil && !ok {
+		ok, err = fl.TryLockContext(ctx, retryDelay)
+	}
+	if err != nil || !ok {
+		holder := Holder(path)
+		if holder == "" {
+			holder = "another process"
+		}
+		if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return nil, fmt.Errorf("timed out waiting for lock %s held by %s", filepath.Base(path), holder)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	l := &Lock{fl: fl}
+	l.writeHolder()
+	return l, nil
+}
+
+// AcquireTimeout is Acquire with a timeout.
+func AcquireTimeout(path string, d time.Duration) (*Lock, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return Acquire(ctx, path)
+}
+
+// TryLock takes the lock if it is free and returns ErrBusy if it is not.
+func TryLock(path string) (*Lock, error) {
+	fl := flock.New(path, flock.SetPermissions(0o600))
+	ok, err := fl.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if !ok {
+		return nil, ErrBusy
+	}
+	l := &Lock{fl: fl}
+	l.writeHolder()
+	return l, nil
+}
+
+// Held reports whether some process holds the lock at path, without taking
+// it for longer than the check.
+func Held(path string) bool {
+	l, err := TryLock(path)
+	if err != nil {
+		return errors.Is(err, ErrBusy)
+	}
+	l.Unlock()
+	return false
+}
+
+func (l *Lock) writeHolder() {
+	f, err := os.OpenFile(l.fl.Path(), os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.Truncate(0)
+	fmt.Fprintf(f, "%d %s\n", os.Getpid(), strings.Join(commandLine(), " "))
+}
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() {
+	if l != nil && l.fl != nil {
+		l.fl.Unlock()
+	}
+}
+
+// Holder returns "pid N (command)" for the process that last took the lock at
+// path, or "" when unknown.
+func Holder(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	pid, cmd, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	if cmd == "" {
+		return "pid " + pid
+	}
+	return fmt.Sprintf("pid %s (%s)", pid, cmd)
+}
+
+func commandLine() []string {
+	args := append([]string(nil), os.Args...)
+	if len(args) > 0 {
+		args[0] = filepath.Base(args[0])
+	}
+	if len(args) > 2 {
+		args = args[:2] // the subcommand; later arguments may be private (prompts)
+	}
+	return args
+}

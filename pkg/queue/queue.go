@@ -1,0 +1,461 @@
+// Package queue provides the durable prompt queue in <state>/queue.db. An
+// item moves queued -> running -> done | failed | cancelled; a run refused
+// for plan limits parks the item (and the session's later items) until the
+// reset time. At most one item per session is running. Finished items expire
+// after a retention period so the file stays small.
+//
+// Item IDs ("q" and a number) are stable and may be used by scripts; the
+// record layout is internal.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ce-platform/ce/pkg/session"
+	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/store"
+	"github.com/tidwall/buntdb"
+)
+
+// States of an item.
+const (
+	Queued    = "queued"
+	Running   = "running"
+	Done      = "done"
+	Failed    = "failed"
+	Cancelled = "cancelled"
+	Parked    = "parked"
+)
+
+// MaxPrompt is the largest prompt accepted.
+const MaxPrompt = 1 << 20
+
+// Retention is how long finished items are kept.
+const Retention = 7 * 24 * time.Hour
+
+// ErrNotFound means no item has the ID.
+var ErrNotFound = errors.New("no such queue item")
+
+// Item is one prompt.
+type Item struct {
+	ID          string         `json:"id"`
+	Session     string         `json:"session"`
+	Prompt      string         `json:"prompt"`
+	Source      string         `json:"source,omitempty"`
+	State       string         `json:"state"`
+	Attempts    int            `json:"attempts"`
+	Run         string         `json:"run,omitempty"`
+	RetryOf     string         `json:"retry_of,omitempty"`
+	Created     time.Time      `json:"created"`
+	Started     time.Time      `json:"started,omitzero"`
+	Finished    time.Time      `json:"finished,omitzero"`
+	ParkedUntil time.Time      `json:"parked_until,omitzero"`
+	Result      string         `json:"result,omitempty"`
+	IsError     bool           `json:"is_error,omitempty"`
+	Error       string         `json:"error,omitempty"`
+	CostUSD     float64        `json:"cost_usd,omitempty"`
+	DurationMS  int64          `json:"duration_ms,omitempty"`
+	Tokens      session.Tokens `json:"tokens"`
+}
+
+// Final reports whether the item reached an end state.
+func (it *Item) Final() bool {
+	return it.State == Done || it.State == Failed || it.State == Cancelled
+}
+
+// Queue is the queue store.
+type Queue struct {
+	st *store.Store
+}
+
+// Open returns the queue of a state directory.
+func Open(d *statedir.Dir) *Queue {
+	return &Queue{st: store.New(d.QueueDB(), d.Lock("queue"))}
+}
+
+// Store returns the underlying store, for hooks such as OnCorrupt.
+func (q *Queue) Store() *store.Store { return q.st }
+
+func itemKey(id string) string {
+	n, _ := strconv.ParseUint(strings.TrimPrefix(id, "q"), 10, 64)
+	return fmt.Sprintf("i:%012d", n)
+}
+
+// ParseID accepts "q12" or "12" and returns the canonical ID.
+func ParseID(s string) (string, error) {
+	n, err := strconv.ParseUint(strings.TrimPrefix(s, "q"), 10, 64)
+	if err != nil || n == 0 {
+		return "", fmt.Errorf("%q is not a queue item ID (they look like q12)", s)
+	}
+	return "q" + strconv.FormatUint(n, 10), nil
+}
+
+// CheckPrompt rejects prompts that cannot be run.
+func CheckPrompt(p string) error {
+	if strings.TrimSpace(p) == "" {
+		return fmt.Errorf("the prompt is empty")
+	}
+	if len(p) > MaxPrompt {
+		return fmt.Errorf("the prompt is %d bytes; at most %d (1 MiB) are accepted", len(p), MaxPrompt)
+	}
+	return nil
+}
+
+func put(tx *buntdb.Tx, it Item) error {
+	b, err := json.Marshal(it)
+	if err != nil {
+		return err
+	}
+	var opts *buntdb.SetOptions
+	if it.Final() {
+		opts = &buntdb.SetOptions{Expires: true, TTL: Retention}
+	}
+	_, _, err = tx.Set(itemKey(it.ID), string(b), opts)
+	return err
+}
+
+func get(tx *buntdb.Tx, id string) (Item, error) {
+	var it Item
+	v, err := tx.Get(itemKey(id))
+	if errors.Is(err, buntdb.ErrNotFound) {
+		return it, ErrNotFound
+	}
+	if err != nil {
+		return it, err
+	}
+	err = json.Unmarshal([]byte(v), &it)
+	return it, err
+}
+
+func scan(tx *buntdb.Tx, fn func(Item) bool) error {
+	var err error
+	tx.AscendKeys("i:*", func(k, v string) bool {
+		var it Item
+		if e := json.Unmarshal([]byte(v), &it); e != nil {
+			err = fmt.Errorf("queue item %s: %w", k, e)
+			return false
+		}
+		return fn(it)
+	})
+	return err
+}
+
+// Push appends a prompt for a session.
+func (q *Queue) Push(ctx context.Context, sess, prompt, source string) (Item, error) {
+	if err := CheckPrompt(prompt); err != nil {
+		return Item{}, err
+	}
+	it := Item{Session: sess, Prompt: prompt, Source: source, State: Queued, Created: time.Now().UTC()}
+	err := q.st.Update(ctx, func(tx *buntdb.Tx) error {
+		n := uint64(0)
+		if v, err := tx.Get("meta:seq"); err == nil {
+			n, _ = strconv.ParseUint(v, 10, 64)
+		}
+		n++
+		if _, _, err := tx.Set("meta:seq", strconv.FormatUint(n, 10), nil); err != nil {
+			return err
+		}
+		it.ID = "q" + strconv.FormatUint(n, 10)
+		// A session whose items are parked parks new ones too, so order holds.
+		scan(tx, func(o Item) bool {
+			if o.Session == sess && o.State == Parked && o.ParkedUntil.After(it.ParkedUntil) {
+				it.State, it.ParkedUntil = Parked, o.ParkedUntil
+			}
+			return true
+		})
+		return put(tx, it)
+	})
+	return it, err
+}
+
+// Get returns one item.
+func (q *Queue) Get(ctx context.Context, id string) (Item, error) {
+	var it Item
+	err := q.st.View(ctx, func(tx *buntdb.Tx) error {
+		var err error
+		it, err = get(tx, id)
+		return err
+	})
+	return it, err
+}
+
+// Filter selects items for List.
+type Filter struct {
+	Session string
+	State   string
+}
+
+// List returns items in queue order.
+func (q *Queue) List(ctx context.Context, f Filter) ([]Item, error) {
+	var out []Item
+	err := q.st.View(ctx, func(tx *buntdb.Tx) error {
+		return scan(tx, func(it Item) bool {
+			if (f.Session == "" || it.Session == f.Session) && (f.State == "" || it.State == f.State) {
+				out = append(out, it)
+			}
+			return true
+		})
+	})
+	return out, err
+}
+
+// Counts returns the number of waiting (queued or parked) items per session.
+func (q *Queue) Counts(ctx context.Context) (map[string]int, error) {
+	m := map[string]int{}
+	err := q.st.View(ctx, func(tx *buntdb.Tx) error {
+		return scan(tx, func(it Item) bool {
+			if it.State == Queued || it.State == Parked {
+				m[it.Session]++
+			}
+			return true
+		})
+	})
+	return m, err
+}
+
+// Update changes one item under the store lock.
+func (q *Queue) Update(ctx context.Context, id string, fn func(*Item) error) (Item, error) {
+	var it Item
+	err := q.st.Update(ctx, func(tx *buntdb.Tx) error {
+		var err error
+		if it, err = get(tx, id); err != nil {
+			return err
+		}
+		if err := fn(&it); err != nil {
+			return err
+		}
+		return put(tx, it)
+	})
+	return it, err
+}
+
+// Claim returns the item the caller must drive next for a session: the item
+// already running (left by a driver that died), else the first queued item,
+// which it marks running with a new run ID. ok is false when nothing is
+// runnable now; wake is then the earliest time a parked item becomes
+// runnable (zero if none). The caller must hold the session's drive lock.
+func (q *Queue) Claim(ctx context.Context, sess string, now time.Time) (it Item, recovered, ok bool, wake time.Time, err error) {
+	err = q.st.Update(ctx, func(tx *buntdb.Tx) error {
+		var running, next *Item
+		var parked []Item
+		if err := scan(tx, func(o Item) bool {
+			if o.Session != sess {
+				return true
+			}
+			switch o.State {
+			case Running:
+				o := o
+				running = &o
+			case Parked:
+				parked = append(parked, o)
+			case Queued:
+				if next == nil {
+					o := o
+					next = &o
+				}
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		if running != nil {
+			it, recovered, ok = *running, true, true
+			return nil
+		}
+		if len(parked) > 0 {
+			until := parked[0].ParkedUntil
+			if now.Before(until) {
+				wake = until
+				return nil
+			}
+			// The park is over: release every parked item in order.
+			for _, p := range parked {
+				p.State, p.ParkedUntil = Queued, time.Time{}
+				if err := put(tx, p); err != nil {
+					return err
+				}
+			}
+			first := parked[0]
+			if next == nil || itemKey(first.ID) < itemKey(next.ID) {
+				first.State = Queued
+				next = &first
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		next.State = Running
+		next.Attempts++
+		next.Started = now.UTC()
+		next.Run = fmt.Sprintf("%s-%d", next.ID, next.Attempts)
+		it, ok = *next, true
+		return put(tx, *next)
+	})
+	return
+}
+
+// Runnable returns the sessions that have a running or queued item, and the
+// earliest time a parked item becomes runnable.
+func (q *Queue) Runnable(ctx context.Context, now time.Time) (sessions []string, wake time.Time, err error) {
+	seen := map[string]bool{}
+	err = q.st.View(ctx, func(tx *buntdb.Tx) error {
+		return scan(tx, func(it Item) bool {
+			switch it.State {
+			case Running, Queued:
+				seen[it.Session] = true
+			case Parked:
+				if !now.Before(it.ParkedUntil) {
+					seen[it.Session] = true
+				} else if wake.IsZero() || it.ParkedUntil.Before(wake) {
+					wake = it.ParkedUntil
+				}
+			}
+			return true
+		})
+	})
+	for s := range seen {
+		sessions = append(sessions, s)
+	}
+	sort.Strings(sessions)
+	return sessions, wake, err
+}
+
+// Finish records the end of a running item. It refuses an item that is not
+// running, so a finished item is never finished (or run) twice.
+func (q *Queue) Finish(ctx context.Context, id string, fn func(*Item)) (Item, error) {
+	return q.Update(ctx, id, func(it *Item) error {
+		if it.State != Running {
+			return fmt.Errorf("item %s is %s, not running", id, it.State)
+		}
+		fn(it)
+		if it.Finished.IsZero() && it.Final() {
+			it.Finished = time.Now().UTC()
+		}
+		return nil
+	})
+}
+
+// Park parks the running item id and every queued item of its session until
+// t; the item is run again then.
+func (q *Queue) Park(ctx context.Context, id string, until time.Time, reason string) error {
+	return q.st.Update(ctx, func(tx *buntdb.Tx) error {
+		it, err := get(tx, id)
+		if err != nil {
+			return err
+		}
+		return scan(tx, func(o Item) bool {
+			if o.Session == it.Session && (o.ID == id || o.State == Queued) {
+				o.State, o.ParkedUntil = Parked, until.UTC()
+				if o.ID == id {
+					o.Error = reason
+				}
+				err = put(tx, o)
+			}
+			return err == nil
+		})
+	})
+}
+
+// Cancel cancels a queued or parked item.
+func (q *Queue) Cancel(ctx context.Context, id string) (Item, error) {
+	return q.Update(ctx, id, func(it *Item) error {
+		switch it.State {
+		case Queued, Parked:
+			it.State = Cancelled
+			it.Error = "cancelled"
+			it.Finished = time.Now().UTC()
+			return nil
+		case Running:
+			return fmt.Errorf("item %s is running: stop it with ce-session stop %s", id, it.Session)
+		default:
+			return fmt.Errorf("item %s is already %s", id, it.State)
+		}
+	})
+}
+
+// CancelSession cancels every queued or parked item of a session and
+// returns how many.
+func (q *Queue) CancelSession(ctx context.Context, sess string) (int, error) {
+	n := 0
+	err := q.st.Update(ctx, func(tx *buntdb.Tx) error {
+		var err error
+		scan(tx, func(o Item) bool {
+			if o.Session == sess && (o.State == Queued || o.State == Parked) {
+				o.State, o.Error, o.Finished = Cancelled, "cancelled", time.Now().UTC()
+				err = put(tx, o)
+				n++
+			}
+			return err == nil
+		})
+		return err
+	})
+	return n, err
+}
+
+// Retry queues a new item with the prompt of a failed or cancelled one.
+func (q *Queue) Retry(ctx context.Context, id string) (Item, error) {
+	old, err := q.Get(ctx, id)
+	if err != nil {
+		return Item{}, err
+	}
+	if old.State != Failed && old.State != Cancelled {
+		return Item{}, fmt.Errorf("item %s is %s; only failed or cancelled items can be retried", id, old.State)
+	}
+	it, err := q.Push(ctx, old.Session, old.Prompt, old.Source)
+	if err != nil {
+		return it, err
+	}
+	return q.Update(ctx, it.ID, func(n *Item) error { n.RetryOf = old.ID; return nil })
+}
+
+// Requeue puts a running item back to queued, for a run that never started
+// (attempt not counted) or one that is retried after its tmux died.
+func (q *Queue) Requeue(ctx context.Context, id string, countAttempt bool, reason string) (Item, error) {
+	return q.Update(ctx, id, func(it *Item) error {
+		if it.State != Running {
+			return fmt.Errorf("item %s is %s, not running", id, it.State)
+		}
+		it.State = Queued
+		if !countAttempt {
+			it.Attempts--
+		}
+		it.Error = reason
+		return nil
+	})
+}
+
+// RemoveSession deletes every item of a session, or renames them when
+// newName is not empty.
+func (q *Queue) RemoveSession(ctx context.Context, sess, newName string) error {
+	return q.st.Update(ctx, func(tx *buntdb.Tx) error {
+		var items []Item
+		if err := scan(tx, func(o Item) bool {
+			if o.Session == sess {
+				items = append(items, o)
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		for _, o := range items {
+			if newName == "" {
+				if _, err := tx.Delete(itemKey(o.ID)); err != nil {
+					return err
+				}
+				continue
+			}
+			o.Session = newName
+			if err := put(tx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
