@@ -229,11 +229,14 @@ func (d *Driver) execute(ctx context.Context, it queue.Item) error {
 		return d.failRun(ctx, it, "cannot start the session's runner: "+err.Error(), false)
 	}
 	defer conn.Close()
-	if _, err := conn.Send(runner.Message{Op: "run", Dir: string(rd)}); err != nil {
+	if m, err := conn.Send(runner.Message{Op: "run", Dir: string(rd)}); err != nil {
 		if e, ok, _ := rd.ReadExit(); ok {
 			return d.finishRun(ctx, it, e)
 		}
-		return d.failRun(ctx, it, "the runner refused the run: "+err.Error(), false)
+		if m.Error != "" {
+			return d.failRun(ctx, it, "the runner refused the run: "+m.Error, false)
+		}
+		return d.failRun(ctx, it, d.deathReason(ctx, it.Session), true)
 	}
 	return d.wait(ctx, it, rd, conn)
 }

@@ -350,17 +350,37 @@ func (q *Queue) Park(ctx context.Context, id string, until time.Time, reason str
 		if err != nil {
 			return err
 		}
-		return scan(tx, func(o Item) bool {
-			if o.Session == it.Session && (o.ID == id || o.State == Queued) {
-				o.State, o.ParkedUntil = Parked, until.UTC()
-				if o.ID == id {
-					o.Error = reason
-				}
-				err = put(tx, o)
+		return updateWhere(tx, func(o *Item) bool {
+			if o.Session != it.Session || (o.ID != id && o.State != Queued) {
+				return false
 			}
-			return err == nil
+			o.State, o.ParkedUntil = Parked, until.UTC()
+			if o.ID == id {
+				o.Error = reason
+			}
+			return true
 		})
 	})
+}
+
+// updateWhere rewrites the items for which fn returns true. buntdb forbids
+// writes while iterating, so it collects first.
+func updateWhere(tx *buntdb.Tx, fn func(*Item) bool) error {
+	var changed []Item
+	if err := scan(tx, func(o Item) bool {
+		if fn(&o) {
+			changed = append(changed, o)
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, o := range changed {
+		if err := put(tx, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Cancel cancels a queued or parked item.
@@ -385,16 +405,15 @@ func (q *Queue) Cancel(ctx context.Context, id string) (Item, error) {
 func (q *Queue) CancelSession(ctx context.Context, sess string) (int, error) {
 	n := 0
 	err := q.st.Update(ctx, func(tx *buntdb.Tx) error {
-		var err error
-		scan(tx, func(o Item) bool {
-			if o.Session == sess && (o.State == Queued || o.State == Parked) {
-				o.State, o.Error, o.Finished = Cancelled, "cancelled", time.Now().UTC()
-				err = put(tx, o)
-				n++
+		n = 0
+		return updateWhere(tx, func(o *Item) bool {
+			if o.Session != sess || (o.State != Queued && o.State != Parked) {
+				return false
 			}
-			return err == nil
+			o.State, o.Error, o.Finished = Cancelled, "cancelled", time.Now().UTC()
+			n++
+			return true
 		})
-		return err
 	})
 	return n, err
 }

@@ -186,6 +186,10 @@ func (r Dir) Follow(ctx context.Context, fn func(line []byte) error) (Exit, erro
 		return Exit{}, err
 	}
 	defer w.Close()
+	// A follower may arrive before the driver has written the directory.
+	if err := os.MkdirAll(string(r), 0o700); err != nil {
+		return Exit{}, err
+	}
 	if err := w.Add(string(r)); err != nil {
 		return Exit{}, fmt.Errorf("watch run %s: %w", filepath.Base(string(r)), err)
 	}

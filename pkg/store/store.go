@@ -110,6 +110,9 @@ func (s *Store) open() (*buntdb.DB, error) {
 		if s.OnCorrupt != nil {
 			s.OnCorrupt(s.Path, moved, err)
 		}
+		if f, err := os.OpenFile(s.Path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+			f.Close()
+		}
 		db, err = buntdb.Open(s.Path)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", s.Path, err)

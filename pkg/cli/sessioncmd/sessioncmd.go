@@ -87,11 +87,11 @@ func get(ctx context.Context, d *dispatch.Driver, name string) (session.Record, 
 }
 
 func defaultUser() string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
 	if u := os.Getenv("USER"); u != "" {
 		return u
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
 	}
 	return "default"
 }

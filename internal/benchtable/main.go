@@ -1,0 +1,82 @@
+// Command benchtable runs ce's benchmarks (`make bench`) and prints their
+// figures as a table next to the targets of DESIGN.md section 8.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"text/tabwriter"
+)
+
+// row names a benchmark metric and its target.
+type row struct {
+	bench, metric, figure, target string
+}
+
+var rows = []row{
+	{"SendInstant", "p50-ms", "send end to end, instant agent (warm), p50 ms", "<= 15"},
+	{"SendInstant", "p90-ms", "send end to end, instant agent (warm), p90 ms", "<= 30"},
+	{"SendInstantCold", "p50-ms", "send end to end, instant agent (cold), p50 ms", "-"},
+	{"SendInstantCold", "p90-ms", "send end to end, instant agent (cold), p90 ms", "-"},
+	{"ClaudeWarm", "p50-ms", "second prompt, warm session, real claude, p50 ms", "<= 100"},
+	{"ClaudeCold", "p50-ms", "same prompt, cold start, real claude, p50 ms", "(0.65-1.5 s)"},
+	{"FollowLatency", "p50-ms", "agent line -> follower, p50 ms", "<= 1"},
+	{"FollowLatency", "p99-ms", "agent line -> follower, p99 ms", "<= 5"},
+	{"LsCold100", "p50-ms", "cold ce-session ls, 100 sessions, p50 ms", "<= 10"},
+	{"Throughput", "completed", "200 prompts over 20 sessions: completed", "200"},
+	{"Throughput", "prompts/s", "200 prompts over 20 sessions: prompts/s", ">= 20"},
+}
+
+func main() {
+	args := []string{"test", "-run", "^$", "-bench", ".", "-benchtime", "1x", "-count", "1", "-timeout", "20m"}
+	args = append(args, packages()...)
+	cmd := exec.Command("go", args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = os.Stderr
+	err := cmd.Run()
+	figures := parse(out.String())
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIGURE\tMEASURED\tTARGET")
+	for _, r := range rows {
+		v, ok := figures[r.bench+" "+r.metric]
+		if !ok {
+			v = "(not run)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.figure, v, r.target)
+	}
+	tw.Flush()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchtable: %v\n%s", err, out.String())
+		os.Exit(1)
+	}
+}
+
+// packages lists the packages with benchmarks; issues add theirs here.
+func packages() []string {
+	return []string{"./pkg/bench/"}
+}
+
+// parse reads "BenchmarkX-2  1  123 ns/op  4.5 p50-ms" lines.
+func parse(s string) map[string]string {
+	m := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 3 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "Benchmark")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			name = name[:i]
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			m[name+" "+f[i+1]] = f[i]
+		}
+	}
+	return m
+}

@@ -1,0 +1,276 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ce-platform/ce/pkg/queue"
+	"github.com/ce-platform/ce/pkg/rundir"
+	"github.com/ce-platform/ce/pkg/session"
+	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/claudebin"
+	"github.com/ce-platform/ce/pkg/testkit/fakeapi"
+)
+
+// binDir holds ce's binaries and the instant agent, built once.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ce-bench-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := func() int {
+		defer os.RemoveAll(dir)
+		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/ce-platform/ce/cmd/ce-session",
+			"github.com/ce-platform/ce/cmd/ce-queue", "github.com/ce-platform/ce/internal/tools/instant-agent")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build:", err)
+			return 1
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// platform is one state directory with its config and environment.
+type platform struct {
+	tb    testing.TB
+	dir   string
+	state string
+	env   []string
+}
+
+func newPlatform(tb testing.TB, config string, extraEnv ...string) *platform {
+	tb.Helper()
+	dir := tb.TempDir()
+	p := &platform{tb: tb, dir: dir, state: filepath.Join(dir, "state")}
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	p.env = append(os.Environ(), "CE_STATE_DIR="+p.state, "CE_CONFIG="+cfg, "PATH="+binDir+":"+os.Getenv("PATH"))
+	p.env = append(p.env, extraEnv...)
+	tb.Cleanup(func() {
+		exec.Command("tmux", "-S", filepath.Join(p.state, "tmux.sock"), "kill-server").Run()
+	})
+	return p
+}
+
+func (p *platform) run(args ...string) string {
+	p.tb.Helper()
+	cmd := exec.Command(filepath.Join(binDir, args[0]), args[1:]...)
+	cmd.Env, cmd.Dir = p.env, p.dir
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		p.tb.Fatalf("%s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+func (p *platform) start(args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(binDir, args[0]), args[1:]...)
+	cmd.Env, cmd.Dir = p.env, p.dir
+	if err := cmd.Start(); err != nil {
+		p.tb.Fatal(err)
+	}
+	p.tb.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	return cmd
+}
+
+func instantConfig(keepWarm string) string {
+	return fmt.Sprintf("agent:\n  command: %s\n  launch_gap: 0s\nsessions:\n  keep_warm: %s\n", filepath.Join(binDir, "instant-agent"), keepWarm)
+}
+
+// percentile returns the p-th percentile (0..100) of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// timeSends runs n sends and reports p50 and p90.
+func timeSends(b *testing.B, p *platform, name string, n int) {
+	var lat []time.Duration
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		out := p.run("ce-session", "send", name, fmt.Sprintf("prompt %d", i))
+		lat = append(lat, time.Since(start))
+		if !strings.Contains(out, fmt.Sprintf("prompt %d", i)) {
+			b.Fatalf("send %d printed %q", i, out)
+		}
+	}
+	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
+	b.ReportMetric(ms(percentile(lat, 90)), "p90-ms")
+}
+
+// BenchmarkSendInstant: ce-session send end to end with the instant agent
+// (warm, the default), so ce's own cost is what is measured.
+func BenchmarkSendInstant(b *testing.B) {
+	p := newPlatform(b, instantConfig("10m"))
+	p.run("ce-session", "new", "s")
+	p.run("ce-session", "send", "s", "warm up")
+	b.ResetTimer()
+	timeSends(b, p, "s", 50*b.N)
+}
+
+// BenchmarkSendInstantCold: the same with one agent process per prompt.
+func BenchmarkSendInstantCold(b *testing.B) {
+	p := newPlatform(b, instantConfig("0s"))
+	p.run("ce-session", "new", "s")
+	b.ResetTimer()
+	timeSends(b, p, "s", 30*b.N)
+}
+
+func claudePlatform(b *testing.B, keepWarm string) *platform {
+	claude, err := claudebin.Ensure()
+	if err != nil {
+		b.Fatal(err)
+	}
+	api, err := fakeapi.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(api.Close)
+	home := b.TempDir()
+	cfg := fmt.Sprintf("agent:\n  command: %s\n  launch_gap: 0s\nsessions:\n  keep_warm: %s\n", claude, keepWarm)
+	return newPlatform(b, cfg, claudebin.Env(home, api.URL())...)
+}
+
+// BenchmarkClaudeWarm: a later prompt to a warm session, real claude and
+// the fake API.
+func BenchmarkClaudeWarm(b *testing.B) {
+	p := claudePlatform(b, "10m")
+	p.run("ce-session", "new", "s")
+	p.run("ce-session", "send", "s", "first")
+	b.ResetTimer()
+	timeSends(b, p, "s", 10*b.N)
+}
+
+// BenchmarkClaudeCold: the same prompt with a cold start each time.
+func BenchmarkClaudeCold(b *testing.B) {
+	p := claudePlatform(b, "0s")
+	p.run("ce-session", "new", "s")
+	p.run("ce-session", "send", "s", "first")
+	b.ResetTimer()
+	timeSends(b, p, "s", 5*b.N)
+}
+
+// BenchmarkFollowLatency: a line appended to stream.jsonl (as the runner
+// does) reaches a follower (as send and tail do).
+func BenchmarkFollowLatency(b *testing.B) {
+	dir := rundir.Dir(b.TempDir())
+	f, err := os.OpenFile(dir.Path(rundir.StreamFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	n := 1000 * b.N
+	got := make(chan time.Time, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go dir.Follow(ctx, func([]byte) error { got <- time.Now(); return nil })
+	time.Sleep(20 * time.Millisecond)
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		fmt.Fprintf(f, "{\"type\":\"assistant\",\"i\":%d}\n", i)
+		select {
+		case t := <-got:
+			lat = append(lat, t.Sub(start))
+		case <-time.After(5 * time.Second):
+			b.Fatal("line not delivered")
+		}
+	}
+	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
+	b.ReportMetric(ms(percentile(lat, 99)), "p99-ms")
+}
+
+// BenchmarkLsCold100: a cold ce-session ls with 100 sessions.
+func BenchmarkLsCold100(b *testing.B) {
+	p := newPlatform(b, instantConfig("0s"))
+	st, err := statedir.Open(p.state)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ss := session.Open(st)
+	for i := 0; i < 100; i++ {
+		if _, err := ss.Create(context.Background(), session.Record{Name: fmt.Sprintf("s%03d", i), User: fmt.Sprintf("u%d", i), Dir: p.dir, Status: session.Idle}, 5); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < 20*b.N; i++ {
+		start := time.Now()
+		out := p.run("ce-session", "ls")
+		lat = append(lat, time.Since(start))
+		if strings.Count(out, "\n") != 101 {
+			b.Fatalf("ls printed %d lines", strings.Count(out, "\n"))
+		}
+	}
+	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
+}
+
+// BenchmarkThroughput: 200 prompts over 20 sessions through the worker and
+// tmux, instant agent: all complete, none lost.
+func BenchmarkThroughput(b *testing.B) {
+	const sessions, prompts = 20, 200
+	p := newPlatform(b, instantConfig("10m")+"queue:\n  max_parallel: 20\n")
+	for i := 0; i < sessions; i++ {
+		p.run("ce-session", "new", fmt.Sprintf("t%02d", i))
+	}
+	st, _ := statedir.Open(p.state)
+	q := queue.Open(st)
+	b.ResetTimer()
+	start := time.Now()
+	p.start("ce-queue", "serve")
+	var wg sync.WaitGroup
+	for i := 0; i < prompts; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if _, err := q.Push(context.Background(), fmt.Sprintf("t%02d", i%sessions), fmt.Sprintf("p%d", i), "bench"); err != nil {
+				b.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		done, err := q.List(context.Background(), queue.Filter{State: queue.Done})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(done) == prompts {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d prompts done", len(done), prompts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(prompts)/el.Seconds(), "prompts/s")
+	b.ReportMetric(prompts, "completed")
+}

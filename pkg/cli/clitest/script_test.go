@@ -1,0 +1,209 @@
+package clitest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ce-platform/ce/pkg/cli/cecmd"
+	"github.com/ce-platform/ce/pkg/cli/queuecmd"
+	"github.com/ce-platform/ce/pkg/cli/sessioncmd"
+	"github.com/ce-platform/ce/pkg/testkit/claudebin"
+	"github.com/ce-platform/ce/pkg/testkit/fakeapi"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"ce":         func() { os.Exit(cecmd.Main(os.Args[1:])) },
+		"ce-session": func() { os.Exit(sessioncmd.Main(os.Args[1:])) },
+		"ce-queue":   func() { os.Exit(queuecmd.Main(os.Args[1:])) },
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata: the real commands, real
+// tmux, and the real claude against a fake Anthropic API, one per script.
+func TestScripts(t *testing.T) {
+	claude, err := claudebin.Ensure()
+	if err != nil {
+		t.Fatalf("install the pinned claude: %v", err)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		Setup:               func(env *testscript.Env) error { return Setup(env, filepath.Dir(claude)) },
+		Cmds:                Cmds,
+	})
+}
+
+// Setup gives a script its own state directory, config, HOME and fake API,
+// and stops the script's tmux server when it ends.
+func Setup(env *testscript.Env, claudeDir string) error {
+	work := env.WorkDir
+	home := filepath.Join(work, "home")
+	if err := os.MkdirAll(filepath.Join(work, ".config", "ce"), 0o700); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	srv, err := fakeapi.Start()
+	if err != nil {
+		return err
+	}
+	env.Values["fake"] = srv
+	for _, kv := range claudebin.Env(home, srv.URL()) {
+		k, v, _ := strings.Cut(kv, "=")
+		env.Setenv(k, v)
+	}
+	state := filepath.Join(work, "state")
+	env.Setenv("CE_STATE_DIR", state)
+	env.Setenv("XDG_CONFIG_HOME", filepath.Join(work, ".config"))
+	env.Setenv("PATH", claudeDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+	env.Setenv("USER", "tester")
+	cfg := "agent:\n  launch_gap: 0s\n"
+	if err := os.WriteFile(filepath.Join(work, ".config", "ce", "config.yaml"), []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	env.Defer(func() {
+		exec.Command("tmux", "-S", filepath.Join(state, "tmux.sock"), "kill-server").Run()
+		srv.Close()
+	})
+	return nil
+}
+
+func fake(ts *testscript.TestScript) *fakeapi.Server {
+	return ts.Value("fake").(*fakeapi.Server)
+}
+
+// Cmds are the script commands beyond testscript's own.
+var Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// fake reply TEXT...         the next turn answers TEXT
+	// fake slow SECONDS [TEXT]   the next turn answers after SECONDS
+	// fake error STATUS MESSAGE  the next turn fails with an HTTP error
+	// fake wait N                wait until N conversation turns were requested
+	// fake turns N               N conversation turns were requested
+	// fake history N             the last turn carried N messages
+	// fake saw TEXT              some turn's request contained TEXT
+	"fake": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 1 {
+			ts.Fatalf("usage: fake reply|slow|error|turns|history|saw ...")
+		}
+		srv := fake(ts)
+		switch args[0] {
+		case "reply":
+			srv.Push(fakeapi.Reply{Text: strings.Join(args[1:], " ")})
+		case "slow":
+			secs, err := strconv.ParseFloat(args[1], 64)
+			ts.Check(err)
+			srv.Push(fakeapi.Reply{Text: strings.Join(args[2:], " "), Delay: time.Duration(secs * float64(time.Second))})
+		case "error":
+			status, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			// claude retries a failed turn several times: one sticky
+			// error answers them all.
+			srv.Push(fakeapi.Error(status, strings.Join(args[2:], " ")))
+		case "wait":
+			n, _ := strconv.Atoi(args[1])
+			deadline := time.Now().Add(30 * time.Second)
+			for len(srv.Requests()) < n {
+				if time.Now().After(deadline) {
+					ts.Fatalf("fake API saw %d turns after 30s, want %d", len(srv.Requests()), n)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		case "dump":
+			for i, r := range srv.AllRequests() {
+				ts.Logf("%d %s %s turn=%v stream=%v max=%d msgs=%d tools=%d last=%q", i, r.Method, r.Path, r.Turn, r.Stream, r.MaxTokens, len(r.Messages), len(r.Tools), r.LastUserText())
+			}
+		case "turns":
+			n, _ := strconv.Atoi(args[1])
+			if got := len(srv.Requests()); (got == n) == neg {
+				ts.Fatalf("fake API saw %d turns, want %d", got, n)
+			}
+		case "history":
+			n, _ := strconv.Atoi(args[1])
+			reqs := srv.Requests()
+			if len(reqs) == 0 {
+				ts.Fatalf("fake API saw no turn")
+			}
+			if got := len(reqs[len(reqs)-1].Messages); (got == n) == neg {
+				ts.Fatalf("last turn carried %d messages, want %d", got, n)
+			}
+		case "saw":
+			want := strings.Join(args[1:], " ")
+			found := false
+			for _, r := range srv.Requests() {
+				if r.HasText(want) {
+					found = true
+				}
+			}
+			if found == neg {
+				ts.Fatalf("fake API saw %q: %v", want, found)
+			}
+		default:
+			ts.Fatalf("unknown fake command %q", args[0])
+		}
+	},
+	// waitfor DURATION CMD ARGS... retries an exec until it succeeds.
+	"waitfor": func(ts *testscript.TestScript, neg bool, args []string) {
+		d, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		deadline := time.Now().Add(d)
+		for {
+			cmd := exec.Command(args[1], args[2:]...)
+			cmd.Env = scriptEnv(ts)
+			cmd.Dir = ts.Getenv("WORK")
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("waitfor %s: still failing after %s: %v\n%s", strings.Join(args[1:], " "), d, err, out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	},
+	// jsonfield FILE KEY WANT checks a top-level field of a JSON object.
+	"jsonfield": func(ts *testscript.TestScript, neg bool, args []string) {
+		var m map[string]any
+		ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &m))
+		got := fmt.Sprint(m[args[1]])
+		if (got == args[2]) == neg {
+			ts.Fatalf("%s: %s is %q, want %q", args[0], args[1], got, args[2])
+		}
+	},
+	// perm PATH MODE checks a file's permission bits (octal).
+	"perm": func(ts *testscript.TestScript, neg bool, args []string) {
+		fi, err := os.Stat(ts.MkAbs(args[0]))
+		ts.Check(err)
+		want, err := strconv.ParseUint(args[1], 8, 32)
+		ts.Check(err)
+		if (fi.Mode().Perm() == os.FileMode(want)) == neg {
+			ts.Fatalf("%s is mode %o, want %o", args[0], fi.Mode().Perm(), want)
+		}
+	},
+	// killtmux SESSION kills a session's tmux session behind ce's back.
+	"killtmux": func(ts *testscript.TestScript, neg bool, args []string) {
+		sock := filepath.Join(ts.Getenv("CE_STATE_DIR"), "tmux.sock")
+		out, err := exec.Command("tmux", "-S", sock, "kill-session", "-t", "=ce-"+args[0]).CombinedOutput()
+		if err != nil {
+			ts.Fatalf("kill tmux session: %v: %s", err, out)
+		}
+	},
+}
+
+func scriptEnv(ts *testscript.TestScript) []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "CE_STATE_DIR", "XDG_CONFIG_HOME", "USER", "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY",
+		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "DISABLE_TELEMETRY", "DISABLE_AUTOUPDATER", "TMPDIR"} {
+		env = append(env, k+"="+ts.Getenv(k))
+	}
+	return env
+}

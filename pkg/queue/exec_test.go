@@ -1,0 +1,5 @@
+package queue
+
+import "os/exec"
+
+var execCommand = exec.Command
