@@ -34,9 +34,9 @@ import (
 
 // Message is one line of the runner protocol, in either direction.
 type Message struct {
-	Op     string        `json:"op,omitempty"`    // run, watch, stop, status, close-warm, quit
-	Dir    string        `json:"dir,omitempty"`   // run: the run directory
-	Run    string        `json:"run,omitempty"`   // watch, stop: the run ID
+	Op     string        `json:"op,omitempty"`     // run, watch, stop, status, close-warm, quit
+	Dir    string        `json:"dir,omitempty"`    // run: the run directory
+	Run    string        `json:"run,omitempty"`    // watch, stop: the run ID
 	Reason string        `json:"reason,omitempty"` // stop
 	OK     bool          `json:"ok"`
 	Error  string        `json:"error,omitempty"`

@@ -28,7 +28,6 @@ type Request struct {
 	// Turn is true when the request was taken for a conversation turn:
 	// it consumed a scripted reply or got the default echo as one.
 	Turn bool
-
 }
 
 // Message is one entry of a request's messages array. String content is
