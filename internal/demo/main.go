@@ -73,7 +73,7 @@ func run() error {
 
 	sh := func(args ...string) error {
 		fmt.Printf("\n$ %s\n", strings.Join(quote(args), " "))
-		cmd := exec.Command(args[0], args[1:]...)
+		cmd := exec.Command(filepath.Join(bin, args[0]), args[1:]...)
 		cmd.Env, cmd.Dir = env, project
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		start := time.Now()

@@ -475,6 +475,12 @@ func (d *Driver) finishRun(ctx context.Context, it queue.Item, e rundir.Exit) er
 		tokens = session.Tokens{Input: res.Usage.InputTokens, Output: res.Usage.OutputTokens,
 			CacheRead: res.Usage.CacheReadInputTokens, CacheCreation: res.Usage.CacheCreationInputTokens}
 		cost, dur, text = res.CostUSD, res.DurationMS, res.Text
+		// claude reports the conversation's running total, also across
+		// --resume: the run's own cost is the difference.
+		if rec, err := d.Sessions.Get(ctx, it.Session); err == nil && rec.Started &&
+			res.SessionID == rec.ClaudeSessionID && res.CostUSD >= rec.ConversationCostUSD {
+			cost = res.CostUSD - rec.ConversationCostUSD
+		}
 	}
 	if _, err := d.Queue.Finish(ctx, it.ID, func(i *queue.Item) {
 		i.State, i.Error, i.IsError = state, errText, state != queue.Done
@@ -500,6 +506,7 @@ func (d *Driver) finishRun(ctx context.Context, it queue.Item, e rundir.Exit) er
 		switch {
 		case res != nil:
 			r.Started = true
+			r.ConversationCostUSD = res.CostUSD
 			if res.SessionID != "" {
 				r.ClaudeSessionID = res.SessionID
 			}

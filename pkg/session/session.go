@@ -62,16 +62,19 @@ type Record struct {
 	Template string `json:"template,omitempty"`
 	// ClaudeSessionID names the conversation; Started is true once a run
 	// of it produced a result, so later runs resume it.
-	ClaudeSessionID string    `json:"claude_session_id"`
-	Started         bool      `json:"started"`
-	Prompts         int       `json:"prompts"`
-	CostUSD         float64   `json:"cost_usd"`
-	Tokens          Tokens    `json:"tokens"`
-	DurationMS      int64     `json:"duration_ms"`
-	LastError       string    `json:"last_error,omitempty"`
-	LastRun         string    `json:"last_run,omitempty"`
-	Created         time.Time `json:"created"`
-	LastActive      time.Time `json:"last_active"`
+	ClaudeSessionID string `json:"claude_session_id"`
+	Started         bool   `json:"started"`
+	// ConversationCostUSD is claude's running total for the conversation,
+	// which its result events report; a run costs the increase.
+	ConversationCostUSD float64   `json:"conversation_cost_usd"`
+	Prompts             int       `json:"prompts"`
+	CostUSD             float64   `json:"cost_usd"`
+	Tokens              Tokens    `json:"tokens"`
+	DurationMS          int64     `json:"duration_ms"`
+	LastError           string    `json:"last_error,omitempty"`
+	LastRun             string    `json:"last_run,omitempty"`
+	Created             time.Time `json:"created"`
+	LastActive          time.Time `json:"last_active"`
 	// Queued is filled in by readers from the queue; not stored.
 	Queued int `json:"queued"`
 }
