@@ -16,6 +16,7 @@ import (
 	"github.com/ce-platform/ce/pkg/cli/sessioncmd"
 	"github.com/ce-platform/ce/pkg/testkit/claudebin"
 	"github.com/ce-platform/ce/pkg/testkit/fakeapi"
+	"github.com/ce-platform/ce/pkg/testkit/instantagent"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -24,6 +25,9 @@ func TestMain(m *testing.M) {
 		"ce":         func() { os.Exit(cecmd.Main(os.Args[1:])) },
 		"ce-session": func() { os.Exit(sessioncmd.Main(os.Args[1:])) },
 		"ce-queue":   func() { os.Exit(queuecmd.Main(os.Args[1:])) },
+		"instant-agent": func() {
+			os.Exit(instantagent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
 	})
 }
 
@@ -188,6 +192,24 @@ var Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		if (fi.Mode().Perm() == os.FileMode(want)) == neg {
 			ts.Fatalf("%s is mode %o, want %o", args[0], fi.Mode().Perm(), want)
 		}
+	},
+	// unixtime VAR OFFSET sets VAR to the Unix time OFFSET (a duration) from now.
+	"unixtime": func(ts *testscript.TestScript, neg bool, args []string) {
+		d, err := time.ParseDuration(args[1])
+		ts.Check(err)
+		ts.Setenv(args[0], strconv.FormatInt(time.Now().Add(d).Unix(), 10))
+	},
+	// sleep DURATION waits, for schedules that are about wall time.
+	"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+		d, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		time.Sleep(d)
+	},
+	// mkprompt FILE BYTES writes a prompt of that size.
+	"mkprompt": func(ts *testscript.TestScript, neg bool, args []string) {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Repeat("x", n)), 0o600))
 	},
 	// killtmux SESSION kills a session's tmux session behind ce's back.
 	"killtmux": func(ts *testscript.TestScript, neg bool, args []string) {

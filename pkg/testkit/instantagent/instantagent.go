@@ -14,7 +14,8 @@
 //   - SLEEP:<seconds> waits that long before answering (stop and kill tests).
 //   - FAIL: answers like an API error: an is_error result.
 //   - RATELIMIT:<unix seconds> sends a rejected rate_limit_event resetting
-//     then, and an is_error "You've hit your session limit" result.
+//     then, and an is_error "You've hit your session limit" result; once
+//     that time has passed, the prompt is answered as usual.
 //
 // Like the real claude, the exit status is 1 when the last result was an
 // error, and a failed turn does not end a stream-json session.
@@ -164,7 +165,7 @@ func (a *agent) turn(prompt string) (failed bool) {
 	in := 3 + len(prompt)/4
 
 	switch {
-	case strings.Contains(prompt, "RATELIMIT:"):
+	case strings.Contains(prompt, "RATELIMIT:") && unixAfter(prompt, "RATELIMIT:") > time.Now().Unix():
 		resets := unixAfter(prompt, "RATELIMIT:")
 		a.emit(map[string]any{
 			"type": "rate_limit_event",
