@@ -57,8 +57,9 @@ type Exit struct {
 	Signal   string    `json:"signal,omitempty"`
 	Stopped  bool      `json:"stopped,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
-	Result   bool      `json:"result"` // a result event was seen
-	Warm     bool      `json:"warm,omitempty"`
+	Result   bool      `json:"result"`           // a result event was seen
+	Warm     bool      `json:"warm,omitempty"`   // claude was kept alive after the turn
+	Reused   bool      `json:"reused,omitempty"` // the turn went to a warm claude
 	Finished time.Time `json:"finished"`
 }
 

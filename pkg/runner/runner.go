@@ -96,6 +96,7 @@ type turn struct {
 	dir      rundir.Dir
 	proc     *proc
 	warm     bool
+	reused   bool
 	stop     string
 	done     chan struct{}
 	exit     rundir.Exit
@@ -279,6 +280,7 @@ func (r *Runner) start(dir rundir.Dir) (*turn, error) {
 		p = nil
 	}
 	reused := p != nil
+	t.reused = reused
 	if p == nil {
 		p, err = r.launch(req, dir, t.warm)
 		if err != nil {
@@ -348,11 +350,12 @@ func (r *Runner) pump(t *turn) {
 		f.Sync()
 		f.Close()
 	}
-	e := rundir.Exit{Result: sawResult, Warm: t.warm}
+	e := rundir.Exit{Result: sawResult, Reused: t.reused}
 	r.mu.Lock()
 	stop := t.stop
 	r.mu.Unlock()
 	keep := t.warm && sawResult && stop == "" && !exited(t.proc)
+	e.Warm = keep
 	if keep {
 		if isError {
 			e.Code = 1

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,6 +211,19 @@ var Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		n, err := strconv.Atoi(args[1])
 		ts.Check(err)
 		ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Repeat("x", n)), 0o600))
+	},
+	// pidgone FILE checks that the process whose pid FILE holds (and its
+	// process group) is gone.
+	"pidgone": func(ts *testscript.TestScript, neg bool, args []string) {
+		pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(args[0])))
+		ts.Check(err)
+		deadline := time.Now().Add(5 * time.Second)
+		for syscall.Kill(-pid, 0) == nil || syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				ts.Fatalf("process group %d is still running", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	},
 	// killtmux SESSION kills a session's tmux session behind ce's back.
 	"killtmux": func(ts *testscript.TestScript, neg bool, args []string) {
