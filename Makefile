@@ -16,7 +16,7 @@ CMDS     = ce ce-session ce-queue
 
 build:
 	@mkdir -p bin
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(CMDS))
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(CMDS))
 
 # The tests install the pinned claude from npm into a cache dir once
 # (CE_CLAUDE_CACHE, default ~/.cache/ce-test) and run it against ce's fake

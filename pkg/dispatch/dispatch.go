@@ -114,45 +114,53 @@ func (d *Driver) driveLock(name string) string { return d.State.Lock("drive-" + 
 // Driving reports whether some process drives the session now.
 func (d *Driver) Driving(name string) bool { return lockfile.Held(d.driveLock(name)) }
 
+// DriveResult is what DriveSession ends with.
+type DriveResult struct {
+	// Wake is when a parked item becomes runnable (zero if none).
+	Wake time.Time
+	// Until is the DriveOptions.Until item once it is final or parked.
+	Until *queue.Item
+}
+
 // DriveSession runs the session's items in order until none is runnable
-// (or opts say stop). It returns ErrBusy if another process drives it, and
-// the time a parked item becomes runnable, if any.
-func (d *Driver) DriveSession(ctx context.Context, name string, opts DriveOptions) (time.Time, error) {
+// (or opts say stop). It returns ErrBusy if another process drives it.
+func (d *Driver) DriveSession(ctx context.Context, name string, opts DriveOptions) (DriveResult, error) {
+	var res DriveResult
 	lk, err := lockfile.TryLock(d.driveLock(name))
 	if err != nil {
 		if errors.Is(err, lockfile.ErrBusy) {
-			return time.Time{}, ErrBusy
+			return res, ErrBusy
 		}
-		return time.Time{}, err
+		return res, err
 	}
 	defer lk.Unlock()
 	for ctx.Err() == nil {
 		it, recovered, ok, wake, err := d.Queue.Claim(ctx, name, d.Now())
 		if err != nil {
-			return time.Time{}, err
+			return res, err
 		}
 		if !ok {
-			return wake, nil
+			res.Wake = wake
+			return res, nil
 		}
+		var end queue.Item
 		if recovered {
-			err = d.recover(ctx, it)
+			end, err = d.recover(ctx, it)
 		} else {
-			err = d.execute(ctx, it)
+			end, err = d.execute(ctx, it)
 		}
 		if err != nil {
-			return time.Time{}, err
+			return res, err
+		}
+		if end.ID == opts.Until && (end.Final() || end.State == queue.Parked) {
+			res.Until = &end
+			return res, nil
 		}
 		if opts.Once {
-			return time.Time{}, nil
-		}
-		if opts.Until != "" {
-			u, err := d.Queue.Get(ctx, opts.Until)
-			if err != nil || u.Final() || u.State == queue.Parked {
-				return time.Time{}, nil
-			}
+			return res, nil
 		}
 	}
-	return time.Time{}, ctx.Err()
+	return res, ctx.Err()
 }
 
 // Argv returns the claude command line of a run of rec and its fingerprint
@@ -198,30 +206,26 @@ func (d *Driver) emit(typ, sess, item string, data map[string]any) {
 }
 
 // execute starts a freshly claimed item and waits for it.
-func (d *Driver) execute(ctx context.Context, it queue.Item) error {
-	rec, err := d.Sessions.Get(ctx, it.Session)
+func (d *Driver) execute(ctx context.Context, it queue.Item) (queue.Item, error) {
+	now := d.Now().UTC()
+	rec, err := d.Sessions.Update(ctx, it.Session, func(r *session.Record) error {
+		r.Status, r.LastRun, r.LastActive = session.Busy, it.Run, now
+		return nil
+	})
 	if errors.Is(err, session.ErrNotFound) {
-		_, err = d.Queue.Finish(ctx, it.ID, func(i *queue.Item) {
+		return d.Queue.Finish(ctx, it.ID, func(i *queue.Item) {
 			i.State, i.Error = queue.Failed, "session "+it.Session+" no longer exists"
 		})
-		return err
 	}
 	if err != nil {
-		return err
+		return it, err
 	}
 	warm := d.warm()
 	argv, fp := Argv(d.Config, rec, warm)
 	rd := rundir.Of(d.State, it.Session, it.Run)
 	req := rundir.Request{Session: it.Session, Run: it.Run, Item: it.ID, Argv: argv, Dir: rec.Dir, Warm: warm, Fingerprint: fp}
 	if err := rd.Create(req, it.Prompt); err != nil {
-		return fmt.Errorf("write run directory: %w", err)
-	}
-	now := d.Now().UTC()
-	if _, err := d.Sessions.Update(ctx, it.Session, func(r *session.Record) error {
-		r.Status, r.LastRun, r.LastActive = session.Busy, it.Run, now
-		return nil
-	}); err != nil {
-		return err
+		return it, fmt.Errorf("write run directory: %w", err)
 	}
 	d.emit("run.started", it.Session, it.ID, map[string]any{"run": it.Run, "attempt": it.Attempts})
 	conn, err := d.ensureRunner(ctx, rec)
@@ -231,18 +235,18 @@ func (d *Driver) execute(ctx context.Context, it queue.Item) error {
 	defer conn.Close()
 	if m, err := conn.Send(runner.Message{Op: "run", Dir: string(rd)}); err != nil {
 		if e, ok, _ := rd.ReadExit(); ok {
-			return d.finishRun(ctx, it, e)
+			return d.finishRun(ctx, it, e, &rec)
 		}
 		if m.Error != "" {
 			return d.failRun(ctx, it, "the runner refused the run: "+m.Error, false)
 		}
 		return d.failRun(ctx, it, d.deathReason(ctx, it.Session), true)
 	}
-	return d.wait(ctx, it, rd, conn)
+	return d.wait(ctx, it, rd, conn, &rec)
 }
 
 // wait follows a started run until its exit, enforcing the prompt timeout.
-func (d *Driver) wait(ctx context.Context, it queue.Item, rd rundir.Dir, conn *runner.Conn) error {
+func (d *Driver) wait(ctx context.Context, it queue.Item, rd rundir.Dir, conn *runner.Conn, pre *session.Record) (queue.Item, error) {
 	type answer struct {
 		m   runner.Message
 		err error
@@ -267,15 +271,15 @@ func (d *Driver) wait(ctx context.Context, it queue.Item, rd rundir.Dir, conn *r
 		select {
 		case <-ctx.Done():
 			// The run goes on in tmux; the next driver finishes it.
-			return ctx.Err()
+			return it, ctx.Err()
 		case <-timer.C:
 			d.stopRun(ctx, it.Session, it.Run, "timed out after "+time.Duration(d.Config.Sessions.PromptTimeout).String())
 		case a := <-ch:
 			if e, ok, _ := rd.ReadExit(); ok {
-				return d.finishRun(ctx, it, e)
+				return d.finishRun(ctx, it, e, pre)
 			}
 			if a.err == nil && a.m.Exit != nil {
-				return d.finishRun(ctx, it, *a.m.Exit)
+				return d.finishRun(ctx, it, *a.m.Exit, pre)
 			}
 			return d.failRun(ctx, it, d.deathReason(ctx, it.Session), true)
 		}
@@ -302,28 +306,26 @@ func (d *Driver) stopRun(ctx context.Context, name, run, reason string) bool {
 }
 
 // recover handles an item left running by a driver that died.
-func (d *Driver) recover(ctx context.Context, it queue.Item) error {
+func (d *Driver) recover(ctx context.Context, it queue.Item) (queue.Item, error) {
 	rd := rundir.Of(d.State, it.Session, it.Run)
 	d.Log.Info().Str("item", it.ID).Str("run", it.Run).Msg("recovering a run left by a driver that exited")
 	if e, ok, err := rd.ReadExit(); err != nil || ok {
 		if err != nil {
 			return d.failRun(ctx, it, err.Error(), false)
 		}
-		return d.finishRun(ctx, it, e)
+		return d.finishRun(ctx, it, e, nil)
 	}
 	if _, err := os.Stat(rd.Path(rundir.RequestFile)); err != nil {
-		_, err = d.Queue.Requeue(ctx, it.ID, false, "")
-		return err
+		return d.Queue.Requeue(ctx, it.ID, false, "")
 	}
 	if won, err := rd.Claim("abandoned by a driver that exited before starting it"); err != nil {
-		return err
+		return it, err
 	} else if won {
-		_, err = d.Queue.Requeue(ctx, it.ID, false, "")
-		return err
+		return d.Queue.Requeue(ctx, it.ID, false, "")
 	}
 	sock, err := d.State.RunnerSocket(it.Session)
 	if err != nil {
-		return err
+		return it, err
 	}
 	conn, err := runner.Dial(ctx, sock)
 	if err == nil {
@@ -331,44 +333,46 @@ func (d *Driver) recover(ctx context.Context, it queue.Item) error {
 		if m, err := conn.Send(runner.Message{Op: "watch", Run: it.Run}); err == nil {
 			if m.Event == "exit" && m.Exit != nil {
 				if e, ok, _ := rd.ReadExit(); ok {
-					return d.finishRun(ctx, it, e)
+					return d.finishRun(ctx, it, e, nil)
 				}
-				return d.finishRun(ctx, it, *m.Exit)
+				return d.finishRun(ctx, it, *m.Exit, nil)
 			}
-			return d.wait(ctx, it, rd, conn)
+			return d.wait(ctx, it, rd, conn, nil)
 		}
 	}
 	if e, ok, _ := rd.ReadExit(); ok {
-		return d.finishRun(ctx, it, e)
+		return d.finishRun(ctx, it, e, nil)
 	}
 	return d.failRun(ctx, it, d.deathReason(ctx, it.Session), true)
 }
 
 // failRun ends a run that produced no exit. Runs whose runner or tmux died
 // are retried up to queue.retries times.
-func (d *Driver) failRun(ctx context.Context, it queue.Item, reason string, retry bool) error {
+func (d *Driver) failRun(ctx context.Context, it queue.Item, reason string, retry bool) (queue.Item, error) {
 	d.Log.Warn().Str("item", it.ID).Str("run", it.Run).Str("reason", reason).Msg("run failed")
+	var end queue.Item
+	var err error
 	if retry && it.Attempts <= d.Config.Queue.Retries {
-		if _, err := d.Queue.Requeue(ctx, it.ID, true, reason); err != nil {
-			return err
+		if end, err = d.Queue.Requeue(ctx, it.ID, true, reason); err != nil {
+			return it, err
 		}
 		d.emit("run.retry", it.Session, it.ID, map[string]any{"run": it.Run, "reason": reason})
 	} else {
-		if _, err := d.Queue.Finish(ctx, it.ID, func(i *queue.Item) {
+		if end, err = d.Queue.Finish(ctx, it.ID, func(i *queue.Item) {
 			i.State, i.Error, i.IsError = queue.Failed, reason, true
 		}); err != nil {
-			return err
+			return it, err
 		}
 		d.emit("run.finished", it.Session, it.ID, map[string]any{"run": it.Run, "state": queue.Failed, "error": reason})
 	}
-	_, err := d.Sessions.Update(ctx, it.Session, func(r *session.Record) error {
+	_, err = d.Sessions.Update(ctx, it.Session, func(r *session.Record) error {
 		r.Status, r.LastError, r.LastActive = session.Idle, reason, d.Now().UTC()
 		return nil
 	})
 	if errors.Is(err, session.ErrNotFound) {
 		err = nil
 	}
-	return err
+	return end, err
 }
 
 // Outcome is what a run's stream says.
@@ -403,12 +407,13 @@ func ReadOutcome(rd rundir.Dir) (Outcome, error) {
 	return o, nil
 }
 
-// finishRun records the end of a run from its exit file and stream.
-func (d *Driver) finishRun(ctx context.Context, it queue.Item, e rundir.Exit) error {
+// finishRun records the end of a run from its exit file and stream; pre is
+// the session as the run started (nil when unknown).
+func (d *Driver) finishRun(ctx context.Context, it queue.Item, e rundir.Exit, pre *session.Record) (queue.Item, error) {
 	rd := rundir.Of(d.State, it.Session, it.Run)
 	out, err := ReadOutcome(rd)
 	if err != nil {
-		return err
+		return it, err
 	}
 	now := d.Now()
 	if out.RateLimit != nil {
@@ -435,15 +440,17 @@ func (d *Driver) finishRun(ctx context.Context, it queue.Item, e rundir.Exit) er
 			}
 			reason := "usage limit reached; resumes at " + until.Local().Format("2006-01-02 15:04")
 			if err := d.Queue.Park(ctx, it.ID, until, reason); err != nil {
-				return err
+				return it, err
 			}
 			d.emit("run.parked", it.Session, it.ID, map[string]any{"run": it.Run, "until": until.UTC()})
-			_, err := d.Sessions.Update(ctx, it.Session, func(r *session.Record) error {
+			if _, err := d.Sessions.Update(ctx, it.Session, func(r *session.Record) error {
 				r.Status, r.LastError = session.Idle, reason
 				r.Started = r.Started || res.SessionID != ""
 				return nil
-			})
-			return err
+			}); err != nil && !errors.Is(err, session.ErrNotFound) {
+				return it, err
+			}
+			return d.Queue.Get(ctx, it.ID)
 		}
 	}
 	state, errText := queue.Done, ""
@@ -477,17 +484,22 @@ func (d *Driver) finishRun(ctx context.Context, it queue.Item, e rundir.Exit) er
 		cost, dur, text = res.CostUSD, res.DurationMS, res.Text
 		// claude reports the conversation's running total, also across
 		// --resume: the run's own cost is the difference.
-		if rec, err := d.Sessions.Get(ctx, it.Session); err == nil && rec.Started &&
-			res.SessionID == rec.ClaudeSessionID && res.CostUSD >= rec.ConversationCostUSD {
-			cost = res.CostUSD - rec.ConversationCostUSD
+		if pre == nil {
+			if rec, err := d.Sessions.Get(ctx, it.Session); err == nil {
+				pre = &rec
+			}
+		}
+		if pre != nil && pre.Started && res.SessionID == pre.ClaudeSessionID && res.CostUSD >= pre.ConversationCostUSD {
+			cost = res.CostUSD - pre.ConversationCostUSD
 		}
 	}
-	if _, err := d.Queue.Finish(ctx, it.ID, func(i *queue.Item) {
+	end, err := d.Queue.Finish(ctx, it.ID, func(i *queue.Item) {
 		i.State, i.Error, i.IsError = state, errText, state != queue.Done
 		i.Result, i.CostUSD, i.DurationMS, i.Tokens = truncate(text, 64<<10), cost, dur, tokens
 		i.Finished = e.Finished
-	}); err != nil {
-		return err
+	})
+	if err != nil {
+		return it, err
 	}
 	d.emit("run.finished", it.Session, it.ID, map[string]any{
 		"run": it.Run, "state": state, "cost_usd": cost, "duration_ms": dur, "error": errText,
@@ -520,7 +532,7 @@ func (d *Driver) finishRun(ctx context.Context, it queue.Item, e rundir.Exit) er
 	if errors.Is(err, session.ErrNotFound) {
 		err = nil
 	}
-	return err
+	return end, err
 }
 
 func lastStderr(rd rundir.Dir) string {
@@ -635,38 +647,44 @@ func (d *Driver) Stop(ctx context.Context, name string, clear bool) (bool, int, 
 
 // WaitFinal waits until item id is final or parked, driving its session
 // whenever nobody else does: this is how ce-session send works with or
-// without a worker. onRun is called once when the item's run is known.
-func (d *Driver) WaitFinal(ctx context.Context, id string, changed <-chan struct{}) (queue.Item, error) {
+// without a worker. changed signals writes to queue.db.
+func (d *Driver) WaitFinal(ctx context.Context, it queue.Item, changed <-chan struct{}) (queue.Item, error) {
 	for {
-		it, err := d.Queue.Get(ctx, id)
-		if err != nil {
-			return it, err
-		}
 		if it.Final() || it.State == queue.Parked {
 			return it, nil
 		}
 		if !lockfile.Held(d.State.Lock("worker")) {
-			if _, err := d.DriveSession(ctx, it.Session, DriveOptions{Until: id}); err != nil && !errors.Is(err, ErrBusy) {
+			res, err := d.DriveSession(ctx, it.Session, DriveOptions{Until: it.ID})
+			if err != nil && !errors.Is(err, ErrBusy) {
 				return it, err
 			}
-			if it, err = d.Queue.Get(ctx, id); err == nil && (it.Final() || it.State == queue.Parked) {
-				return it, nil
+			if res.Until != nil {
+				return *res.Until, nil
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return it, ctx.Err()
 		case <-changed:
-		case <-time.After(250 * time.Millisecond):
+		case <-time.After(2 * time.Second):
+			// A safety net only: changes arrive through the watch.
+		}
+		var err error
+		if it, err = d.Queue.Get(ctx, it.ID); err != nil {
+			return it, err
 		}
 	}
 }
 
-// killGroup ends a run's process group when its runner is gone.
+// killGroup ends a run's process group when its runner is gone: SIGTERM,
+// then SIGKILL if it is still there after a grace period.
 func killGroup(pid int) {
 	syscall.Kill(-pid, syscall.SIGTERM)
-	go func() {
-		time.Sleep(3 * time.Second)
-		syscall.Kill(-pid, syscall.SIGKILL)
-	}()
+	for i := 0; i < 30; i++ {
+		if syscall.Kill(-pid, 0) != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	syscall.Kill(-pid, syscall.SIGKILL)
 }

@@ -81,10 +81,16 @@ func (r Dir) Create(req Request, prompt string) error {
 	if err != nil {
 		return err
 	}
-	if err := statedir.WriteFile(r.Path(PromptFile), []byte(prompt), 0o600); err != nil {
+	// No fsync: until the runner claims the run, a lost file only means
+	// the driver's recovery queues the item again.
+	if err := os.WriteFile(r.Path(PromptFile), []byte(prompt), 0o600); err != nil {
 		return err
 	}
-	return statedir.WriteFile(r.Path(RequestFile), b, 0o600)
+	tmp := r.Path("." + RequestFile)
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, r.Path(RequestFile))
 }
 
 // ReadRequest reads the request of the run.

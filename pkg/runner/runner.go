@@ -632,7 +632,7 @@ func (r *Runner) registerWarm(warm bool) {
 		evict = append(evict, oldest)
 	}
 	b, _ := json.Marshal(m)
-	statedir.WriteFile(path, b, 0o600)
+	os.WriteFile(path, b, 0o600) // a hint for eviction, not state worth an fsync
 	lk.Unlock()
 	for _, s := range evict {
 		if sock, err := r.opt.State.RunnerSocket(s); err == nil {

@@ -64,7 +64,7 @@ func (c *SendCmd) Run(env *clikit.Env) error {
 	case c.Stream:
 		out.mode = modeStream
 	}
-	final, err := follow(ctx, d, it.ID, out.line)
+	final, err := follow(ctx, d, it, out.line)
 	if err != nil {
 		if ctx.Err() != nil {
 			what := "timed out waiting"
@@ -112,18 +112,18 @@ func push(ctx context.Context, d *dispatch.Driver, name, prompt, source string) 
 	return it, nil
 }
 
-// follow waits for item id to end, delivering the stream lines of each of
+// follow waits for item it to end, delivering the stream lines of each of
 // its runs as they are written. The session is driven by this process when
 // no worker serves it.
-func follow(ctx context.Context, d *dispatch.Driver, id string, fn func([]byte) error) (queue.Item, error) {
+func follow(ctx context.Context, d *dispatch.Driver, it queue.Item, fn func([]byte) error) (queue.Item, error) {
 	wq, err := d.WatchFile("queue.db")
 	if err != nil {
-		return queue.Item{}, err
+		return it, err
 	}
 	defer wq.Close()
 	wd, err := d.WatchFile("queue.db")
 	if err != nil {
-		return queue.Item{}, err
+		return it, err
 	}
 	defer wd.Close()
 	type result struct {
@@ -132,22 +132,17 @@ func follow(ctx context.Context, d *dispatch.Driver, id string, fn func([]byte) 
 	}
 	done := make(chan result, 1)
 	go func() {
-		it, err := d.WaitFinal(ctx, id, wd.C)
+		it, err := d.WaitFinal(ctx, it, wd.C)
 		done <- result{it, err}
 	}()
 	followed := map[string]bool{}
 	for {
-		it, err := d.Queue.Get(ctx, id)
-		if err != nil {
-			return it, err
-		}
 		if it.Run != "" && !followed[it.Run] && (it.State == queue.Running || it.Final()) {
 			followed[it.Run] = true
 			rd := rundir.Of(d.State, it.Session, it.Run)
 			if _, err := rd.Follow(ctx, fn); err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
 				return it, err
 			}
-			continue
 		}
 		select {
 		case r := <-done:
@@ -160,6 +155,9 @@ func follow(ctx context.Context, d *dispatch.Driver, id string, fn func([]byte) 
 			}
 			return r.it, nil
 		case <-wq.C:
+			if it, err = d.Queue.Get(ctx, it.ID); err != nil {
+				return it, err
+			}
 		case <-ctx.Done():
 			return it, ctx.Err()
 		}
