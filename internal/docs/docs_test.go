@@ -4,8 +4,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ce-platform/ce/pkg/clidoc"

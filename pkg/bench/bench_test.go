@@ -2,8 +2,8 @@ package bench
 
 import (
 	"bytes"
-	"flag"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"

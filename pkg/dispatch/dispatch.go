@@ -107,6 +107,8 @@ type DriveOptions struct {
 	Until string
 	// Once stops after one item.
 	Once bool
+	// OnRun, if set, is called with each item as its run starts.
+	OnRun func(queue.Item)
 }
 
 func (d *Driver) driveLock(name string) string { return d.State.Lock("drive-" + name) }
@@ -142,6 +144,9 @@ func (d *Driver) DriveSession(ctx context.Context, name string, opts DriveOption
 		if !ok {
 			res.Wake = wake
 			return res, nil
+		}
+		if opts.OnRun != nil {
+			opts.OnRun(it)
 		}
 		var end queue.Item
 		if recovered {
@@ -643,37 +648,6 @@ func (d *Driver) Stop(ctx context.Context, name string, clear bool) (bool, int, 
 		})
 	}
 	return stopped, n, err
-}
-
-// WaitFinal waits until item id is final or parked, driving its session
-// whenever nobody else does: this is how ce-session send works with or
-// without a worker. changed signals writes to queue.db.
-func (d *Driver) WaitFinal(ctx context.Context, it queue.Item, changed <-chan struct{}) (queue.Item, error) {
-	for {
-		if it.Final() || it.State == queue.Parked {
-			return it, nil
-		}
-		if !lockfile.Held(d.State.Lock("worker")) {
-			res, err := d.DriveSession(ctx, it.Session, DriveOptions{Until: it.ID})
-			if err != nil && !errors.Is(err, ErrBusy) {
-				return it, err
-			}
-			if res.Until != nil {
-				return *res.Until, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return it, ctx.Err()
-		case <-changed:
-		case <-time.After(2 * time.Second):
-			// A safety net only: changes arrive through the watch.
-		}
-		var err error
-		if it, err = d.Queue.Get(ctx, it.ID); err != nil {
-			return it, err
-		}
-	}
 }
 
 // killGroup ends a run's process group when its runner is gone: SIGTERM,

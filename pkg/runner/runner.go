@@ -34,15 +34,17 @@ import (
 
 // Message is one line of the runner protocol, in either direction.
 type Message struct {
-	Op     string        `json:"op,omitempty"`     // run, watch, stop, status, close-warm, quit
-	Dir    string        `json:"dir,omitempty"`    // run: the run directory
-	Run    string        `json:"run,omitempty"`    // watch, stop: the run ID
-	Reason string        `json:"reason,omitempty"` // stop
-	OK     bool          `json:"ok"`
-	Error  string        `json:"error,omitempty"`
-	Event  string        `json:"event,omitempty"` // started, running, exit
-	Exit   *rundir.Exit  `json:"exit,omitempty"`
-	Status *StatusReport `json:"status,omitempty"`
+	Op     string `json:"op,omitempty"`     // run, watch, stop, status, close-warm, quit
+	Dir    string `json:"dir,omitempty"`    // run: the run directory
+	Run    string `json:"run,omitempty"`    // watch, stop: the run ID
+	Reason string `json:"reason,omitempty"` // stop
+	// Line is one line of claude's stdout (event "line").
+	Line   json.RawMessage `json:"line,omitempty"`
+	OK     bool            `json:"ok"`
+	Error  string          `json:"error,omitempty"`
+	Event  string          `json:"event,omitempty"` // started, running, line, exit
+	Exit   *rundir.Exit    `json:"exit,omitempty"`
+	Status *StatusReport   `json:"status,omitempty"`
 }
 
 // StatusReport is the answer to "status".
@@ -92,16 +94,24 @@ type proc struct {
 }
 
 type turn struct {
-	run      string
-	dir      rundir.Dir
-	proc     *proc
-	warm     bool
-	reused   bool
-	stop     string
-	done     chan struct{}
-	exit     rundir.Exit
-	watchers int
+	run    string
+	dir    rundir.Dir
+	proc   *proc
+	warm   bool
+	reused bool
+	stop   string
+	done   chan struct{}
+	exit   rundir.Exit
+
+	// lines holds the turn's output so far, for watchers that arrive late;
+	// subs are the connected watchers. Both under Runner.mu.
+	lines [][]byte
+	subs  []chan []byte
 }
+
+// subscriberBuffer bounds how far a watcher may fall behind before it is
+// cut off (it then reads the rest from stream.jsonl).
+const subscriberBuffer = 4096
 
 // New returns a runner for a session.
 func New(opt Options) (*Runner, error) {
@@ -184,7 +194,7 @@ func (r *Runner) handle(ctx context.Context, c net.Conn) {
 			return
 		}
 		enc.Encode(Message{OK: true, Event: "started", Run: t.run})
-		r.waitTurn(t, c, enc)
+		r.waitTurn(t, enc, false)
 	case "watch":
 		r.mu.Lock()
 		t := r.cur
@@ -192,7 +202,7 @@ func (r *Runner) handle(ctx context.Context, c net.Conn) {
 		r.mu.Unlock()
 		if t != nil && t.run == m.Run {
 			enc.Encode(Message{OK: true, Event: "running", Run: t.run})
-			r.waitTurn(t, c, enc)
+			r.waitTurn(t, enc, true)
 			return
 		}
 		if had {
@@ -223,9 +233,34 @@ func (r *Runner) handle(ctx context.Context, c net.Conn) {
 	}
 }
 
-// waitTurn tells the connected driver when the turn ends; the turn goes on
-// if the driver disconnects.
-func (r *Runner) waitTurn(t *turn, c net.Conn, enc *json.Encoder) {
+// waitTurn tells the connected process when the turn ends, and with lines
+// set sends it every line of the turn first (those already printed, then
+// each as it is read). The turn goes on if the process disconnects.
+func (r *Runner) waitTurn(t *turn, enc *json.Encoder, lines bool) {
+	if lines {
+		r.mu.Lock()
+		backlog := append([][]byte(nil), t.lines...)
+		var ch chan []byte
+		select {
+		case <-t.done:
+		default:
+			ch = make(chan []byte, subscriberBuffer)
+			t.subs = append(t.subs, ch)
+		}
+		r.mu.Unlock()
+		for _, l := range backlog {
+			if enc.Encode(Message{OK: true, Event: "line", Line: l}) != nil {
+				return
+			}
+		}
+		if ch != nil {
+			for l := range ch {
+				if enc.Encode(Message{OK: true, Event: "line", Line: l}) != nil {
+					return
+				}
+			}
+		}
+	}
 	<-t.done
 	e := t.exit
 	enc.Encode(Message{OK: true, Event: "exit", Run: t.run, Exit: &e})
@@ -331,6 +366,7 @@ func (r *Runner) pump(t *turn) {
 		if f != nil {
 			f.Write(line)
 		}
+		r.publish(t, line[:len(line)-1])
 		ev, perr := streamjson.Parse(line[:len(line)-1])
 		if perr != nil {
 			continue
@@ -400,8 +436,33 @@ func (r *Runner) pump(t *turn) {
 	r.finish(t)
 }
 
+// publish hands a line to the turn's watchers; one that has fallen too far
+// behind is cut off.
+func (r *Runner) publish(t *turn, line []byte) {
+	if !json.Valid(line) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t.lines = append(t.lines, line)
+	kept := t.subs[:0]
+	for _, ch := range t.subs {
+		select {
+		case ch <- line:
+			kept = append(kept, ch)
+		default:
+			close(ch)
+		}
+	}
+	t.subs = kept
+}
+
 func (r *Runner) finish(t *turn) {
 	r.mu.Lock()
+	for _, ch := range t.subs {
+		close(ch)
+	}
+	t.subs, t.lines = nil, nil
 	if r.cur == t {
 		r.cur = nil
 	}

@@ -2,7 +2,6 @@ package sessioncmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/ce-platform/ce/pkg/dispatch"
 	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/queue"
-	"github.com/ce-platform/ce/pkg/rundir"
 	"github.com/ce-platform/ce/pkg/streamjson"
 )
 
@@ -113,51 +111,32 @@ func push(ctx context.Context, d *dispatch.Driver, name, prompt, source string) 
 }
 
 // follow waits for item it to end, delivering the stream lines of each of
-// its runs as they are written. The session is driven by this process when
-// no worker serves it.
+// its runs as they are read. The session is driven by this process when no
+// worker serves it.
 func follow(ctx context.Context, d *dispatch.Driver, it queue.Item, fn func([]byte) error) (queue.Item, error) {
-	wq, err := d.WatchFile("queue.db")
-	if err != nil {
-		return it, err
-	}
-	defer wq.Close()
-	wd, err := d.WatchFile("queue.db")
-	if err != nil {
-		return it, err
-	}
-	defer wd.Close()
 	type result struct {
 		it  queue.Item
 		err error
 	}
 	done := make(chan result, 1)
+	runs := make(chan queue.Item, 8)
 	go func() {
-		it, err := d.WaitFinal(ctx, it, wd.C)
+		it, err := d.WaitFinal(ctx, it, func(r queue.Item) { runs <- r })
 		done <- result{it, err}
 	}()
-	followed := map[string]bool{}
 	for {
-		if it.Run != "" && !followed[it.Run] && (it.State == queue.Running || it.Final()) {
-			followed[it.Run] = true
-			rd := rundir.Of(d.State, it.Session, it.Run)
-			if _, err := rd.Follow(ctx, fn); err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
-				return it, err
-			}
-		}
 		select {
+		case r := <-runs:
+			if _, err := d.FollowRun(ctx, r.Session, r.Run, fn); err != nil && ctx.Err() == nil {
+				return r, err
+			}
 		case r := <-done:
-			if r.err != nil {
-				return r.it, r.err
+			// Runs that started before the end are still to be shown.
+			for len(runs) > 0 {
+				run := <-runs
+				d.FollowRun(ctx, run.Session, run.Run, fn)
 			}
-			// Deliver a run that ended before it was seen running.
-			if r.it.Run != "" && !followed[r.it.Run] {
-				rundir.Of(d.State, r.it.Session, r.it.Run).Follow(ctx, fn)
-			}
-			return r.it, nil
-		case <-wq.C:
-			if it, err = d.Queue.Get(ctx, it.ID); err != nil {
-				return it, err
-			}
+			return r.it, r.err
 		case <-ctx.Done():
 			return it, ctx.Err()
 		}

@@ -79,10 +79,10 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 	run := rec.LastRun
 	for {
 		if run != "" {
-			if c.JSON == false {
+			if !c.JSON {
 				fmt.Fprintf(env.Stdout, "── run %s\n", run)
 			}
-			if _, err := rundir.Of(d.State, c.Name, run).Follow(env.Ctx, show); err != nil {
+			if _, err := d.FollowRun(env.Ctx, c.Name, run, show); err != nil {
 				return err
 			}
 		}
