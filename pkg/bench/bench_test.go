@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -14,12 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/dispatch"
 	"github.com/ce-platform/ce/pkg/queue"
-	"github.com/ce-platform/ce/pkg/rundir"
 	"github.com/ce-platform/ce/pkg/session"
 	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/testkit/claudebin"
 	"github.com/ce-platform/ce/pkg/testkit/fakeapi"
+	"github.com/ce-platform/ce/pkg/testkit/instantagent"
+	"github.com/rs/zerolog"
 )
 
 // binDir holds ce's binaries and the instant agent, built once.
@@ -46,6 +50,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "build:", err)
 			return 1
 		}
+		os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 		return m.Run()
 	}()
 	os.Exit(code)
@@ -181,33 +186,48 @@ func BenchmarkClaudeCold(b *testing.B) {
 	timeSends(b, p, "s", 5*b.N)
 }
 
-// BenchmarkFollowLatency: a line appended to stream.jsonl (as the runner
-// does) reaches a follower (as send and tail do).
+// BenchmarkFollowLatency: a line the agent prints reaches a follower in
+// another process (through the runner, as for send and tail -f). The
+// instant agent stamps each event with the time it printed it.
 func BenchmarkFollowLatency(b *testing.B) {
-	dir := rundir.Dir(b.TempDir())
-	f, err := os.OpenFile(dir.Path(rundir.StreamFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	p := newPlatform(b, fmt.Sprintf("agent:\n  command: %s\n  launch_gap: 0s\n  env:\n    %s: \"1\"\n",
+		filepath.Join(binDir, "instant-agent"), instantagent.StampEnv))
+	p.run("ce-session", "new", "f")
+	p.start("ce-queue", "serve")
+	st, _ := statedir.Open(p.state)
+	cfg := config.Default()
+	d, err := dispatch.New(st, cfg, "", zerolog.Nop())
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	n := 1000 * b.N
-	got := make(chan time.Time, n)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go dir.Follow(ctx, func([]byte) error { got <- time.Now(); return nil })
-	time.Sleep(20 * time.Millisecond)
 	var lat []time.Duration
 	b.ResetTimer()
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		fmt.Fprintf(f, "{\"type\":\"assistant\",\"i\":%d}\n", i)
-		select {
-		case t := <-got:
-			lat = append(lat, t.Sub(start))
-			time.Sleep(time.Millisecond) // let the watcher go idle, as between real lines
-		case <-time.After(5 * time.Second):
-			b.Fatal("line not delivered")
+	for i := 0; i < 100*b.N; i++ {
+		it, err := d.Queue.Push(context.Background(), "f", fmt.Sprintf("line %d", i), "bench")
+		if err != nil {
+			b.Fatal(err)
 		}
+		var run string
+		for run == "" {
+			got, _ := d.Queue.Get(context.Background(), it.ID)
+			run = got.Run
+			time.Sleep(100 * time.Microsecond)
+		}
+		_, err = d.FollowRun(context.Background(), "f", run, func(l []byte) error {
+			var ev struct {
+				NS int64 `json:"emitted_unix_ns"`
+			}
+			if json.Unmarshal(l, &ev) == nil && ev.NS > 0 {
+				lat = append(lat, time.Since(time.Unix(0, ev.NS)))
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if len(lat) == 0 {
+		b.Fatal("no stamped lines")
 	}
 	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
 	b.ReportMetric(ms(percentile(lat, 99)), "p99-ms")

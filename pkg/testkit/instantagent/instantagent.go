@@ -39,6 +39,10 @@ import (
 	"github.com/ce-platform/ce/pkg/testkit/claudebin"
 )
 
+// StampEnv, when set, makes every event carry "emitted_unix_ns": the
+// moment it was printed, for latency benchmarks.
+const StampEnv = "INSTANT_AGENT_STAMP"
+
 // CostPerTurn is the total_cost_usd each answered turn adds; results carry
 // the running total of the process, as claude's do.
 const CostPerTurn = 0.0001
@@ -322,6 +326,9 @@ func (a *agent) emit(event map[string]any) {
 		}
 	default:
 		return
+	}
+	if os.Getenv(StampEnv) != "" {
+		event["emitted_unix_ns"] = time.Now().UnixNano()
 	}
 	b, err := json.Marshal(event)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -236,17 +237,23 @@ func TestFail(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	events, _, _, code := run(t, "", "-p", "RATELIMIT:1795500000 please", "--output-format", "stream-json", "--verbose")
+	reset := time.Now().Add(time.Hour).Unix()
+	events, _, _, code := run(t, "", "-p", fmt.Sprintf("RATELIMIT:%d please", reset), "--output-format", "stream-json", "--verbose")
 	if code != 1 || kinds(events) != "system rate_limit_event assistant result" {
 		t.Fatalf("exit %d, events %q", code, kinds(events))
 	}
 	info := events[1]["rate_limit_info"].(map[string]any)
-	if info["status"] != "rejected" || info["resetsAt"] != 1795500000.0 || info["rateLimitType"] != "five_hour" {
+	if info["status"] != "rejected" || info["resetsAt"] != float64(reset) || info["rateLimitType"] != "five_hour" {
 		t.Errorf("rate_limit_info %v", info)
 	}
 	res := events[3]
 	if res["is_error"] != true || !strings.HasPrefix(res["result"].(string), "You've hit your session limit · resets ") {
 		t.Errorf("result %v", res)
+	}
+	// Once the reset has passed, the prompt is answered.
+	events, _, _, code = run(t, "", "-p", "RATELIMIT:1000 please", "--output-format", "stream-json", "--verbose")
+	if code != 0 || kinds(events) != "system assistant result" {
+		t.Fatalf("after the reset: exit %d, events %q", code, kinds(events))
 	}
 }
 
