@@ -73,7 +73,7 @@ func streamLines(conn *runner.Conn, fn func([]byte) error) (rundir.Exit, error) 
 		}
 		switch m.Event {
 		case "line":
-			if err := fn(m.Line); err != nil {
+			if err := fn([]byte(m.Line)); err != nil {
 				return rundir.Exit{}, err
 			}
 		case "exit":

@@ -38,13 +38,13 @@ type Message struct {
 	Dir    string `json:"dir,omitempty"`    // run: the run directory
 	Run    string `json:"run,omitempty"`    // watch, stop: the run ID
 	Reason string `json:"reason,omitempty"` // stop
-	// Line is one line of claude's stdout (event "line").
-	Line   json.RawMessage `json:"line,omitempty"`
-	OK     bool            `json:"ok"`
-	Error  string          `json:"error,omitempty"`
-	Event  string          `json:"event,omitempty"` // started, running, line, exit
-	Exit   *rundir.Exit    `json:"exit,omitempty"`
-	Status *StatusReport   `json:"status,omitempty"`
+	// Line is one line of claude's stdout (event "line"), byte for byte.
+	Line   string        `json:"line,omitempty"`
+	OK     bool          `json:"ok"`
+	Error  string        `json:"error,omitempty"`
+	Event  string        `json:"event,omitempty"` // started, running, line, exit
+	Exit   *rundir.Exit  `json:"exit,omitempty"`
+	Status *StatusReport `json:"status,omitempty"`
 }
 
 // StatusReport is the answer to "status".
@@ -249,13 +249,13 @@ func (r *Runner) waitTurn(t *turn, enc *json.Encoder, lines bool) {
 		}
 		r.mu.Unlock()
 		for _, l := range backlog {
-			if enc.Encode(Message{OK: true, Event: "line", Line: l}) != nil {
+			if enc.Encode(Message{OK: true, Event: "line", Line: string(l)}) != nil {
 				return
 			}
 		}
 		if ch != nil {
 			for l := range ch {
-				if enc.Encode(Message{OK: true, Event: "line", Line: l}) != nil {
+				if enc.Encode(Message{OK: true, Event: "line", Line: string(l)}) != nil {
 					return
 				}
 			}
