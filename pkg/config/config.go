@@ -31,6 +31,10 @@ type Config struct {
 	Events   Events   `yaml:"events"`
 	Log      Log      `yaml:"log"`
 
+	Enabled   Enabled   `yaml:"enabled"`
+	MCP       MCP       `yaml:"mcp"`
+	Templates Templates `yaml:"templates"`
+
 	source string
 	// lines maps each dotted key found in the file to its line, so that
 	// Validate can say where a bad value was written.

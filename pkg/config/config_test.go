@@ -29,11 +29,14 @@ func TestDefaultIsValid(t *testing.T) {
 		t.Errorf("Default().Source() = %q, want \"\"", c.Source())
 	}
 	want := &Config{
-		Agent:    Agent{Command: "claude", Args: []string{}, Env: map[string]string{}, LaunchGap: Duration(time.Second)},
-		Sessions: Sessions{MaxPerUser: 5, PromptTimeout: Duration(2 * time.Hour), KeepWarm: Duration(10 * time.Minute), MaxWarm: 4},
-		Queue:    Queue{MaxParallel: 8, Retries: 1},
-		Events:   Events{MaxSize: 16 << 20, Keep: 3},
-		Log:      Log{Level: "info"},
+		Agent:     Agent{Command: "claude", Args: []string{}, Env: map[string]string{}, LaunchGap: Duration(time.Second)},
+		Sessions:  Sessions{MaxPerUser: 5, PromptTimeout: Duration(2 * time.Hour), KeepWarm: Duration(10 * time.Minute), MaxWarm: 4},
+		Queue:     Queue{MaxParallel: 8, Retries: 1},
+		Events:    Events{MaxSize: 16 << 20, Keep: 3},
+		Log:       Log{Level: "info"},
+		Enabled:   Enabled{"ask", "sessions"},
+		MCP:       MCP{Servers: map[string]MCPServer{}},
+		Templates: Templates{},
 	}
 	if !sameConfig(c, want) {
 		t.Errorf("Default() = %+v, want %+v", *c, *want)
@@ -119,10 +122,13 @@ log:
 			PermissionMode: "acceptEdits",
 			MaxTurns:       20,
 		},
-		Sessions: Sessions{MaxPerUser: 1, PromptTimeout: Duration(90 * time.Minute), DefaultDir: "/home/u/src"},
-		Queue:    Queue{MaxParallel: 1},
-		Events:   Events{MaxSize: 10_000_000},
-		Log:      Log{Level: "debug"},
+		Sessions:  Sessions{MaxPerUser: 1, PromptTimeout: Duration(90 * time.Minute), DefaultDir: "/home/u/src"},
+		Queue:     Queue{MaxParallel: 1},
+		Events:    Events{MaxSize: 10_000_000},
+		Log:       Log{Level: "debug"},
+		Enabled:   Enabled{"ask", "sessions"},
+		MCP:       MCP{Servers: map[string]MCPServer{}},
+		Templates: Templates{},
 	}
 	if !sameConfig(c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, *want)
@@ -140,9 +146,9 @@ func TestParseErrors(t *testing.T) {
 	}{
 		// Unknown keys at every level.
 		{"unknown top", "agnet:\n  model: x\n",
-			`c.yaml:1: unknown key "agnet" (did you mean "agent"? known keys: agent, events, log, queue, sessions)`, ""},
+			`c.yaml:1: unknown key "agnet" (did you mean "agent"? known keys: agent, enabled, events, log, mcp, queue, sessions, templates)`, ""},
 		{"unknown top far", "telegram:\n  token: x\n",
-			`c.yaml:1: unknown key "telegram" (known keys: agent, events, log, queue, sessions)`, ""},
+			`c.yaml:1: unknown key "telegram" (known keys: agent, enabled, events, log, mcp, queue, sessions, templates)`, ""},
 		{"unknown nested", "agent:\n  command: claude\n\n  modle: opus\n",
 			`c.yaml:4: unknown key "agent.modle" (did you mean "model"? known keys under agent: args, command, env, launch_gap, max_turns, model, permission_mode)`, ""},
 		{"unknown nested case", "log:\n  Level: info\n",

@@ -37,6 +37,12 @@ func (v *validator) fail(key, format string, args ...any) {
 		return
 	}
 	full := v.prefix + "." + key
+	switch {
+	case key == "":
+		full = v.prefix
+	case strings.HasPrefix(key, "["):
+		full = v.prefix + key
+	}
 	v.err = &Error{File: v.c.source, Line: v.c.lines[full], Key: full, Msg: fmt.Sprintf(format, args...)}
 }
 

@@ -13,14 +13,11 @@ package dispatch
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -168,38 +165,6 @@ func (d *Driver) DriveSession(ctx context.Context, name string, opts DriveOption
 	return res, ctx.Err()
 }
 
-// Argv returns the claude command line of a run of rec and its fingerprint
-// (the command line without the conversation flags).
-func Argv(cfg *config.Config, rec session.Record, warm bool) ([]string, string) {
-	a := cfg.Agent
-	argv := []string{a.Command, "-p", "--output-format", "stream-json", "--verbose"}
-	if warm {
-		argv = append(argv, "--input-format", "stream-json")
-	}
-	model := rec.Model
-	if model == "" {
-		model = a.Model
-	}
-	if model != "" {
-		argv = append(argv, "--model", model)
-	}
-	if a.PermissionMode != "" {
-		argv = append(argv, "--permission-mode", a.PermissionMode)
-	}
-	if a.MaxTurns > 0 {
-		argv = append(argv, "--max-turns", strconv.Itoa(a.MaxTurns))
-	}
-	argv = append(argv, a.Args...)
-	sum := sha256.Sum256([]byte(strings.Join(append(argv, rec.Dir), "\x00")))
-	fp := hex.EncodeToString(sum[:8])
-	if rec.Started {
-		argv = append(argv, "--resume", rec.ClaudeSessionID)
-	} else {
-		argv = append(argv, "--session-id", rec.ClaudeSessionID)
-	}
-	return argv, fp
-}
-
 func (d *Driver) warm() bool {
 	return d.Config.Sessions.KeepWarm > 0 && d.Config.Sessions.MaxWarm > 0
 }
@@ -226,10 +191,19 @@ func (d *Driver) execute(ctx context.Context, it queue.Item) (queue.Item, error)
 		return it, err
 	}
 	warm := d.warm()
-	argv, fp := Argv(d.Config, rec, warm)
 	rd := rundir.Of(d.State, it.Session, it.Run)
-	req := rundir.Request{Session: it.Session, Run: it.Run, Item: it.ID, Argv: argv, Dir: rec.Dir, Warm: warm, Fingerprint: fp}
+	spec, err := d.Spec(rec, rd, warm)
+	if err != nil {
+		return d.failRun(ctx, it, "cannot build the run's command line: "+err.Error(), false)
+	}
+	for _, w := range spec.Warnings {
+		d.Log.Warn().Str("session", it.Session).Msg(w)
+	}
+	req := rundir.Request{Session: it.Session, Run: it.Run, Item: it.ID, Argv: spec.Argv, Dir: rec.Dir, Warm: warm, Fingerprint: spec.Fingerprint}
 	if err := rd.Create(req, it.Prompt); err != nil {
+		return it, fmt.Errorf("write run directory: %w", err)
+	}
+	if err := spec.writeFiles(rd); err != nil {
 		return it, fmt.Errorf("write run directory: %w", err)
 	}
 	d.emit("run.started", it.Session, it.ID, map[string]any{"run": it.Run, "attempt": it.Attempts})

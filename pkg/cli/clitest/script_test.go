@@ -90,6 +90,7 @@ func fake(ts *testscript.TestScript) *fakeapi.Server {
 // Cmds are the script commands beyond testscript's own.
 var Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	// fake reply TEXT...         the next turn answers TEXT
+	// fake tool NAME JSON        the next turn calls tool NAME with JSON input
 	// fake slow SECONDS [TEXT]   the next turn answers after SECONDS
 	// fake error STATUS MESSAGE  the next turn fails with an HTTP error
 	// fake wait N                wait until N conversation turns were requested
@@ -104,6 +105,11 @@ var Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		switch args[0] {
 		case "reply":
 			srv.Push(fakeapi.Reply{Text: strings.Join(args[1:], " ")})
+		case "tool":
+			// fake tool NAME JSON: the next turn calls a tool
+			var input any
+			ts.Check(json.Unmarshal([]byte(strings.Join(args[2:], " ")), &input))
+			srv.Push(fakeapi.Reply{ToolUse: &fakeapi.ToolUse{Name: args[1], Input: input}})
 		case "slow":
 			secs, err := strconv.ParseFloat(args[1], 64)
 			ts.Check(err)

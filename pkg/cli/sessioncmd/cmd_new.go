@@ -11,6 +11,7 @@ import (
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/session"
+	"github.com/ce-platform/ce/pkg/template"
 	"github.com/google/uuid"
 )
 
@@ -19,7 +20,8 @@ type NewCmd struct {
 	Name  string `arg:"" help:"Session name: letters, digits, '-' and '_', at most 64."`
 	User  string `help:"Owner of the session; each user has sessions.max_per_user slots (default: your login name)."`
 	Dir   string `help:"Working directory of the session (default sessions.default_dir, else the current directory)." type:"path"`
-	Model string `help:"Model for this session (default agent.model)."`
+	Model    string `help:"Model for this session (default: the template's, else agent.model)."`
+	Template string `help:"Template: coder, reviewer, researcher or one from config (model, system prompt, tools, MCP allowlist, directory)."`
 	JSON  bool   `name:"json" help:"Print the session record as JSON."`
 }
 
@@ -33,7 +35,16 @@ func (c *NewCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
+	var tmpl template.Template
+	if c.Template != "" {
+		if tmpl, err = template.Lookup(d.Config, c.Template); err != nil {
+			return clikit.Usage("define it under templates: in the config, or pick a known one", "%v", err)
+		}
+	}
 	dir := c.Dir
+	if dir == "" {
+		dir = tmpl.Dir
+	}
 	if dir == "" {
 		dir = d.Config.Sessions.DefaultDir
 	}
@@ -54,7 +65,7 @@ func (c *NewCmd) Run(env *clikit.Env) error {
 	}
 	now := time.Now().UTC()
 	rec := session.Record{
-		Name: c.Name, User: u, Status: session.Idle, Dir: dir, Model: c.Model,
+		Name: c.Name, User: u, Status: session.Idle, Dir: dir, Model: c.Model, Template: c.Template,
 		ClaudeSessionID: uuid.NewString(), Created: now, LastActive: now,
 	}
 	rec, err = d.Sessions.Create(env.Ctx, rec, d.Config.Sessions.MaxPerUser)
