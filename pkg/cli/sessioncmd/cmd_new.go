@@ -17,12 +17,12 @@ import (
 
 // NewCmd creates a session.
 type NewCmd struct {
-	Name  string `arg:"" help:"Session name: letters, digits, '-' and '_', at most 64."`
-	User  string `help:"Owner of the session; each user has sessions.max_per_user slots (default: your login name)."`
-	Dir   string `help:"Working directory of the session (default sessions.default_dir, else the current directory)." type:"path"`
+	Name     string `arg:"" help:"Session name: letters, digits, '-' and '_', at most 64."`
+	User     string `help:"Owner of the session; each user has sessions.max_per_user slots (default: your login name)."`
+	Dir      string `help:"Working directory of the session (default sessions.default_dir, else the current directory)." type:"path"`
 	Model    string `help:"Model for this session (default: the template's, else agent.model)."`
 	Template string `help:"Template: coder, reviewer, researcher or one from config (model, system prompt, tools, MCP allowlist, directory)."`
-	JSON  bool   `name:"json" help:"Print the session record as JSON."`
+	JSON     bool   `name:"json" help:"Print the session record as JSON."`
 }
 
 // Run creates the record and the tmux session with its runner; if the
