@@ -156,6 +156,20 @@ func TestParseErrors(t *testing.T) {
 		{"unknown via merge", "agent:\n  <<: {comand: x}\n",
 			`c.yaml:2: unknown key "agent.comand" (did you mean "command"? known keys under agent: args, command, env, launch_gap, max_turns, model, permission_mode)`, ""},
 
+		// The extension, MCP and template sections.
+		{"unknown template key", "templates:\n  docs:\n    modle: x\n",
+			`c.yaml:3: unknown key "templates.docs.modle" (did you mean "model"? known keys under templates.docs: allowed_tools, dir, disallowed_tools, mcp, model, system_prompt)`, ""},
+		{"enabled twice", "enabled: [ask, ask]\n",
+			`c.yaml:1: enabled[1]: "ask" is listed twice`, "enabled[1]"},
+		{"enabled bad name", "enabled: [Ask]\n",
+			`c.yaml:1: enabled[0]: extension names are lower-case letters, digits, '-' and '_', got "Ask"`, "enabled[0]"},
+		{"mcp server without command", "mcp:\n  servers:\n    gh:\n      args: [x]\n",
+			`c.yaml:3: mcp.servers.gh.command: must not be empty`, "mcp.servers.gh.command"},
+		{"mcp server ce_ name", "mcp:\n  servers:\n    ce_x:\n      command: x\n",
+			`c.yaml:3: mcp.servers.ce_x: names starting with ce_ are ce's own servers; pick another name`, "mcp.servers.ce_x"},
+		{"template relative dir", "templates:\n  t:\n    dir: src\n",
+			`c.yaml:3: templates.t.dir: must be an absolute path, got "src"`, "templates.t.dir"},
+
 		// Wrong types.
 		{"string for int", "sessions:\n  max_per_user: five\n",
 			`c.yaml:2: sessions.max_per_user: expected an integer, got "five"`, "sessions.max_per_user"},

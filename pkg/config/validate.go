@@ -43,7 +43,17 @@ func (v *validator) fail(key, format string, args ...any) {
 	case strings.HasPrefix(key, "["):
 		full = v.prefix + key
 	}
-	v.err = &Error{File: v.c.source, Line: v.c.lines[full], Key: full, Msg: fmt.Sprintf(format, args...)}
+	// A missing key has no line: point at the nearest enclosing one.
+	line := 0
+	for k := full; line == 0 && k != ""; {
+		line = v.c.lines[k]
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	v.err = &Error{File: v.c.source, Line: line, Key: full, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (v *validator) atLeast(key string, got, least int) {
