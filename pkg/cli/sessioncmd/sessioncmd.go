@@ -52,27 +52,7 @@ func App() clikit.App {
 // Main runs ce-session and returns its exit status.
 func Main(args []string) int { return App().Main(args) }
 
-// open returns the driver for the environment's state and config.
-func open(env *clikit.Env) (*dispatch.Driver, error) {
-	cfg, err := env.Config()
-	if err != nil {
-		return nil, err
-	}
-	st, err := env.State()
-	if err != nil {
-		return nil, err
-	}
-	d, err := dispatch.New(st, cfg, env.ConfigPath(), env.Logger())
-	if err != nil {
-		return nil, clikit.WithHint(clikit.ExitFailure, err, "")
-	}
-	warn := func(path, moved string, err error) {
-		env.Warnf("%s could not be loaded (%v); it was moved to %s and a new one started", path, err, moved)
-	}
-	d.Sessions.Store().OnCorrupt = warn
-	d.Queue.Store().OnCorrupt = warn
-	return d, nil
-}
+func open(env *clikit.Env) (*dispatch.Driver, error) { return env.Driver() }
 
 // get returns a session or an error that says how to find one.
 func get(ctx context.Context, d *dispatch.Driver, name string) (session.Record, error) {
