@@ -8,6 +8,7 @@ import (
 
 	"github.com/ce-platform/ce/pkg/cli/cecmd"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/cli/mcpcmd"
 	"github.com/ce-platform/ce/pkg/cli/queuecmd"
 	"github.com/ce-platform/ce/pkg/cli/sessioncmd"
 	"github.com/ce-platform/ce/pkg/clidoc"
@@ -18,7 +19,7 @@ const Date = "2026-11-24"
 
 // Apps lists the documented commands.
 func Apps() []clikit.App {
-	return []clikit.App{cecmd.App(), sessioncmd.App(), queuecmd.App()}
+	return []clikit.App{cecmd.App(), sessioncmd.App(), queuecmd.App(), mcpcmd.App()}
 }
 
 var exitStatus = clidoc.Section{

@@ -51,9 +51,10 @@ func TestLayers(t *testing.T) {
 		"pkg/eventlog":   {"pkg/cli/", "pkg/testkit/", "github.com/rs/zerolog"},
 		"pkg/config":     {"pkg/cli/", "pkg/testkit/", "github.com/rs/zerolog"},
 		"pkg/streamjson": {"pkg/cli/", "pkg/testkit/"},
-		"cmd/ce":         {"pkg/testkit/"},
-		"cmd/ce-session": {"pkg/testkit/"},
-		"cmd/ce-queue":   {"pkg/testkit/"},
+		"cmd/ce":         {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
+		"cmd/ce-session": {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
+		"cmd/ce-queue":   {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
+		"cmd/ce-mcp":     {"pkg/testkit/"},
 	}
 	for _, p := range list(t) {
 		rules, ok := forbidden[strings.TrimPrefix(p.ImportPath, mod)]

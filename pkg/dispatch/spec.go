@@ -8,8 +8,11 @@ import (
 	"strings"
 
 	"github.com/ce-platform/ce/pkg/config"
+	_ "github.com/ce-platform/ce/pkg/ext/builtin" // the extensions whose servers runs get
+	"github.com/ce-platform/ce/pkg/mcpconfig"
 	"github.com/ce-platform/ce/pkg/rundir"
 	"github.com/ce-platform/ce/pkg/session"
+	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/template"
 )
 
@@ -33,17 +36,27 @@ type Spec struct {
 // Spec resolves the command line of the next run of rec: agent settings,
 // the session's template (model, system prompt, tools), and its MCP servers.
 func (d *Driver) Spec(rec session.Record, rd rundir.Dir, warm bool) (Spec, error) {
-	return BuildSpec(d.Config, rec, rd, warm)
+	return BuildSpec(d.Config, d.ConfigPath, d.State, rec, rd, warm)
 }
 
 // BuildSpec is Spec without a driver.
-func BuildSpec(cfg *config.Config, rec session.Record, rd rundir.Dir, warm bool) (Spec, error) {
+func BuildSpec(cfg *config.Config, cfgPath string, st *statedir.Dir, rec session.Record, rd rundir.Dir, warm bool) (Spec, error) {
 	var sp Spec
 	tmpl, warns, err := template.ForSession(cfg, rec)
 	if err != nil {
 		return sp, err
 	}
 	sp.Warnings = warns
+	mcpCmd, err := mcpconfig.Command()
+	if err != nil {
+		return sp, err
+	}
+	mcp, err := mcpconfig.Build(mcpconfig.Input{Config: cfg, Template: tmpl, Session: rec.Name, State: st, MCPCommand: mcpCmd, ConfigPath: cfgPath})
+	if err != nil {
+		return sp, err
+	}
+	sp.MCPConfig = mcp.JSON
+	sp.Warnings = append(sp.Warnings, mcp.Skipped...)
 	a := cfg.Agent
 	argv := []string{a.Command, "-p", "--output-format", "stream-json", "--verbose"}
 	if warm {
@@ -62,8 +75,11 @@ func BuildSpec(cfg *config.Config, rec session.Record, rd rundir.Dir, warm bool)
 	if a.MaxTurns > 0 {
 		argv = append(argv, "--max-turns", strconv.Itoa(a.MaxTurns))
 	}
-	sp.SystemPrompt = tmpl.SystemPrompt
-	allowed := append([]string(nil), tmpl.AllowedTools...)
+	sp.SystemPrompt = joinPrompts(tmpl.SystemPrompt, mcp.SystemPrompt)
+	// Only the servers this session may use are in its config (strict), and
+	// their tools are pre-approved.
+	argv = append(argv, "--mcp-config", rd.Path(MCPConfigFile), "--strict-mcp-config")
+	allowed := append(append([]string(nil), tmpl.AllowedTools...), mcp.AllowedTools...)
 	if len(allowed) > 0 {
 		argv = append(argv, "--allowedTools", strings.Join(allowed, ","))
 	}
@@ -76,6 +92,9 @@ func BuildSpec(cfg *config.Config, rec session.Record, rd rundir.Dir, warm bool)
 	argv = append(argv, a.Args...)
 	h := sha256.New()
 	for _, s := range append(argv, rec.Dir, string(sp.MCPConfig)) {
+		if s == rd.Path(MCPConfigFile) {
+			continue // a path of this run; its content counts
+		}
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
@@ -87,6 +106,16 @@ func BuildSpec(cfg *config.Config, rec session.Record, rd rundir.Dir, warm bool)
 	}
 	sp.Argv = argv
 	return sp, nil
+}
+
+func joinPrompts(ps ...string) string {
+	var out []string
+	for _, p := range ps {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }
 
 // writeFiles writes the run's MCP config and system prompt for people and

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/cecmd"
+	"github.com/ce-platform/ce/pkg/cli/mcpcmd"
 	"github.com/ce-platform/ce/pkg/cli/queuecmd"
 	"github.com/ce-platform/ce/pkg/cli/sessioncmd"
 	"github.com/ce-platform/ce/pkg/testkit/claudebin"
@@ -26,6 +27,7 @@ func TestMain(m *testing.M) {
 		"ce":         func() { os.Exit(cecmd.Main(os.Args[1:])) },
 		"ce-session": func() { os.Exit(sessioncmd.Main(os.Args[1:])) },
 		"ce-queue":   func() { os.Exit(queuecmd.Main(os.Args[1:])) },
+		"ce-mcp":     func() { os.Exit(mcpcmd.Main(os.Args[1:])) },
 		"instant-agent": func() {
 			os.Exit(instantagent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},

@@ -1,0 +1,9 @@
+// Package builtin links every built-in extension into a program: importing
+// it for its side effect registers them all with package ext, so that
+// ext.Lookup and ext.Names see the same set in ce-mcp and in the queue
+// worker that writes each run's mcp.json.
+package builtin
+
+import (
+	_ "github.com/ce-platform/ce/pkg/ext/echo"
+)

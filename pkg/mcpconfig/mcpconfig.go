@@ -1,0 +1,200 @@
+// Package mcpconfig builds what a run of claude gets from ce's extensions:
+// the --mcp-config file (one `ce-mcp serve <ext>` server per enabled
+// extension, plus the user's own servers from config), the --allowedTools
+// entries that pre-approve those servers, and the extensions' system prompt
+// fragments. A session's template decides which servers it may have, and
+// the decision is fail-closed: a server its allowlist does not name is left
+// out, with a note saying why.
+//
+// The mcp.json shape and the CE_ variables a ce server gets are a contract
+// with ce-mcp; the Go API is implementation.
+package mcpconfig
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/ext"
+	_ "github.com/ce-platform/ce/pkg/ext/builtin" // every run sees every built-in extension
+	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/template"
+)
+
+// The environment of a ce server: all it needs to find the session, the
+// state and the broker. Nothing secret is passed.
+const (
+	EnvSession      = "CE_SESSION"
+	EnvStateDir     = statedir.EnvVar
+	EnvBridgeSocket = "CE_BRIDGE_SOCKET"
+	EnvConfig       = "CE_CONFIG"
+)
+
+// Input is what Build works from.
+type Input struct {
+	Config *config.Config
+	// Template is the session's merged template; its MCP allowlist is
+	// applied to every server.
+	Template template.Template
+	Session  string
+	State    *statedir.Dir
+	// MCPCommand starts ce-mcp (an absolute path first); see Command.
+	MCPCommand []string
+	// ConfigPath, when set, is passed to ce's servers as CE_CONFIG.
+	ConfigPath string
+}
+
+// Output is what a run gets.
+type Output struct {
+	// JSON is the --mcp-config file: indented, keys sorted.
+	JSON []byte
+	// Servers are the names of the servers in JSON, sorted.
+	Servers []string
+	// AllowedTools pre-approve every tool of those servers, one
+	// "mcp__<server>" entry each, in the order of Servers.
+	AllowedTools []string
+	// SystemPrompt joins the prompt fragments of the included extensions,
+	// in the order of config's enabled list.
+	SystemPrompt string
+	// Skipped says, for people, what was left out and why.
+	Skipped []string
+}
+
+// File is the --mcp-config document.
+type File struct {
+	MCPServers map[string]Server `json:"mcpServers"`
+}
+
+// Server is one stdio server entry of the document.
+type Server struct {
+	Command string            `json:"command"`
+	Args    []string          `json:"args"`
+	Env     map[string]string `json:"env,omitempty"`
+	// Timeout is claude's hard limit on one tool call, in milliseconds;
+	// zero leaves claude's default.
+	Timeout int64 `json:"timeout,omitempty"`
+}
+
+// ToolPrefix starts the name of every MCP tool in claude
+// (mcp__<server>__<tool>); "mcp__<server>" alone allows a whole server.
+const ToolPrefix = "mcp__"
+
+// Build returns the MCP servers, allowed tools and prompt for a run of
+// the session.
+func Build(in Input) (Output, error) {
+	var out Output
+	if in.Config == nil {
+		return out, errors.New("mcpconfig: no configuration")
+	}
+	file := File{MCPServers: map[string]Server{}}
+	var prompts []string
+	for _, name := range in.Config.Enabled {
+		e, ok := ext.Lookup(name)
+		if !ok {
+			out.Skipped = append(out.Skipped, fmt.Sprintf("unknown extension %q in enabled (known: %s)", name, strings.Join(ext.Names(), ", ")))
+			continue
+		}
+		if len(e.Tools) == 0 {
+			continue
+		}
+		server := e.Server()
+		if !in.Template.AllowsServer(server) {
+			out.Skipped = append(out.Skipped, server+": "+notAllowed(in.Template))
+			continue
+		}
+		if len(in.MCPCommand) == 0 || in.State == nil {
+			return Output{}, errors.New("mcpconfig: the ce-mcp command and the state directory are needed for ce's servers")
+		}
+		args := append(append([]string(nil), in.MCPCommand[1:]...), "serve")
+		if in.Config.MCP.Gateway {
+			args = append(args, "--gateway")
+		}
+		env := map[string]string{
+			EnvSession:      in.Session,
+			EnvStateDir:     in.State.Root,
+			EnvBridgeSocket: in.State.BridgeSocket(),
+		}
+		if in.ConfigPath != "" {
+			// claude's own environment has ce's variables cleaned out.
+			env[EnvConfig] = in.ConfigPath
+		}
+		file.MCPServers[server] = Server{
+			Command: in.MCPCommand[0],
+			Args:    append(args, e.Name),
+			Env:     env,
+			Timeout: e.Timeout.Milliseconds(),
+		}
+		if p := strings.TrimSpace(e.Prompt); p != "" {
+			prompts = append(prompts, p)
+		}
+	}
+	for _, name := range sortedKeys(in.Config.MCP.Servers) {
+		s := in.Config.MCP.Servers[name]
+		if _, clash := file.MCPServers[name]; clash {
+			out.Skipped = append(out.Skipped, name+": the name of one of ce's servers")
+			continue
+		}
+		if !in.Template.AllowsServer(name) {
+			out.Skipped = append(out.Skipped, name+": "+notAllowed(in.Template))
+			continue
+		}
+		entry := Server{Command: s.Command, Args: append([]string{}, s.Args...), Timeout: time.Duration(s.Timeout).Milliseconds()}
+		if len(s.Env) > 0 {
+			entry.Env = s.Env
+		}
+		file.MCPServers[name] = entry
+	}
+	b, err := json.MarshalIndent(file, "", "  ")
+	if err != nil {
+		return Output{}, fmt.Errorf("mcpconfig: %w", err)
+	}
+	out.JSON = append(b, '\n')
+	out.Servers = sortedKeys(file.MCPServers)
+	for _, s := range out.Servers {
+		out.AllowedTools = append(out.AllowedTools, ToolPrefix+s)
+	}
+	out.SystemPrompt = strings.Join(prompts, "\n\n")
+	return out, nil
+}
+
+func notAllowed(t template.Template) string {
+	if t.Name == "" {
+		return "not allowed by the session's template"
+	}
+	return "not allowed by template " + t.Name
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Command finds ce-mcp: beside the running program, else on PATH. The
+// result is absolute, as claude starts it from the session's directory.
+func Command() ([]string, error) {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "ce-mcp")
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return []string{p}, nil
+		}
+	}
+	p, err := exec.LookPath("ce-mcp")
+	if err != nil {
+		return nil, errors.New("ce-mcp not found beside this program or on PATH: install ce (make install) or add its bin directory to PATH")
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return []string{p}, nil
+}
