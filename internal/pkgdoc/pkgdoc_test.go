@@ -49,6 +49,7 @@ func TestLayers(t *testing.T) {
 		"pkg/queue":      {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "github.com/rs/zerolog"},
 		"pkg/session":    {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "github.com/rs/zerolog"},
 		"pkg/eventlog":   {"pkg/cli/", "pkg/testkit/", "github.com/rs/zerolog"},
+		"pkg/pending":    {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "pkg/bridge", "github.com/rs/zerolog"},
 		"pkg/config":     {"pkg/cli/", "pkg/testkit/", "github.com/rs/zerolog"},
 		"pkg/streamjson": {"pkg/cli/", "pkg/testkit/"},
 		"cmd/ce":         {"pkg/testkit/", "github.com/mark3labs/mcp-go"},

@@ -6,12 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/cli/bridgecmd"
 	"github.com/ce-platform/ce/pkg/cli/cecmd"
 	"github.com/ce-platform/ce/pkg/cli/mcpcmd"
 	"github.com/ce-platform/ce/pkg/cli/queuecmd"
@@ -27,6 +29,7 @@ func TestMain(m *testing.M) {
 		"ce":         func() { os.Exit(cecmd.Main(os.Args[1:])) },
 		"ce-session": func() { os.Exit(sessioncmd.Main(os.Args[1:])) },
 		"ce-queue":   func() { os.Exit(queuecmd.Main(os.Args[1:])) },
+		"ce-bridge":  func() { os.Exit(bridgecmd.Main(os.Args[1:])) },
 		"ce-mcp":     func() { os.Exit(mcpcmd.Main(os.Args[1:])) },
 		"instant-agent": func() {
 			os.Exit(instantagent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -179,6 +182,28 @@ var Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			}
 			if time.Now().After(deadline) {
 				ts.Fatalf("waitfor %s: still failing after %s: %v\n%s", strings.Join(args[1:], " "), d, err, out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	},
+	// waitmatch DURATION REGEXP CMD ARGS... retries an exec until its stdout
+	// matches.
+	"waitmatch": func(ts *testscript.TestScript, neg bool, args []string) {
+		d, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		re, err := regexp.Compile(args[1])
+		ts.Check(err)
+		deadline := time.Now().Add(d)
+		for {
+			cmd := exec.Command(args[2], args[3:]...)
+			cmd.Env = scriptEnv(ts)
+			cmd.Dir = ts.Getenv("WORK")
+			out, _ := cmd.Output()
+			if re.Match(out) {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("waitmatch %s: no match for %q after %s; last output:\n%s", strings.Join(args[2:], " "), args[1], d, out)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

@@ -31,6 +31,8 @@ type CLI struct {
 	Rename     RenameCmd     `cmd:"" help:"Rename a session."`
 	Attach     AttachCmd     `cmd:"" help:"Attach a terminal to a session's tmux session, to watch it."`
 	Usage      UsageCmd      `cmd:"" help:"Show prompts, cost, tokens and time per session, and the rate-limit state."`
+	Pending    PendingCmd    `cmd:"" help:"List open questions from sessions (ask_user, session_ask)."`
+	Answer     AnswerCmd     `cmd:"" help:"Answer an open question."`
 	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
 }
 

@@ -5,5 +5,7 @@
 package builtin
 
 import (
+	_ "github.com/ce-platform/ce/pkg/ext/ask"
 	_ "github.com/ce-platform/ce/pkg/ext/echo"
+	_ "github.com/ce-platform/ce/pkg/ext/sessions"
 )

@@ -1,0 +1,183 @@
+package sessioncmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ce-platform/ce/pkg/bridge"
+	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/ext"
+	"github.com/ce-platform/ce/pkg/ext/ask"
+	"github.com/ce-platform/ce/pkg/pending"
+)
+
+// PendingCmd lists open questions.
+type PendingCmd struct {
+	Session string `help:"Only the questions asked by or of this session."`
+	All     bool   `help:"Also list answered, expired and withdrawn questions (kept for a day after they expire)."`
+	JSON    bool   `name:"json" help:"Print one JSON object per question."`
+}
+
+// Run prints the questions, oldest first.
+func (c *PendingCmd) Run(env *clikit.Env) error {
+	ps, _, err := openPending(env)
+	if err != nil {
+		return err
+	}
+	f := pending.Filter{State: pending.StateOpen}
+	if c.All {
+		f.State = ""
+	}
+	list, err := ps.List(env.Ctx, f)
+	if err != nil {
+		return err
+	}
+	if c.Session != "" {
+		kept := list[:0]
+		for _, r := range list {
+			if r.Session == c.Session || r.Target == c.Session {
+				kept = append(kept, r)
+			}
+		}
+		list = kept
+	}
+	if c.JSON {
+		enc := json.NewEncoder(env.Stdout)
+		for _, r := range list {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(env.Stderr, "no open questions")
+		return nil
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	head := "ID\tSESSION\tKIND\tTO\tAGE\tEXPIRES\tQUESTION"
+	if c.All {
+		head = "ID\tSESSION\tKIND\tTO\tAGE\tEXPIRES\tSTATE\tQUESTION"
+	}
+	fmt.Fprintln(tw, head)
+	for _, r := range list {
+		state := ""
+		if c.All {
+			state = r.State + "\t"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", r.ID, orDash(r.Session), r.Kind, to(r), ago(r.Created), until(r.Expires), state, summary(r))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stderr, "answer with: ce-session answer ID TEXT (or the number of a choice)")
+	return nil
+}
+
+// AnswerCmd answers a question.
+type AnswerCmd struct {
+	ID   string   `arg:"" help:"The question's ID, as ce-session pending lists it (a12)."`
+	Text []string `arg:"" help:"The answer, or the number of one of the question's choices."`
+}
+
+// Run resolves the question; its asker, waiting in a tool call, gets the
+// answer at once.
+func (c *AnswerCmd) Run(env *clikit.Env) error {
+	id, err := pending.ParseID(c.ID)
+	if err != nil {
+		return clikit.Usage("ce-session pending lists the open questions", "%v", err)
+	}
+	ps, e, err := openPending(env)
+	if err != nil {
+		return err
+	}
+	text := strings.Join(c.Text, " ")
+	r, err := ps.Resolve(env.Ctx, id, text, "user:"+defaultUser())
+	var closed *pending.ClosedError
+	var choice *pending.ChoiceError
+	switch {
+	case errors.Is(err, pending.ErrNotFound):
+		return clikit.Fail("ce-session pending lists the open questions", "no question %s", id)
+	case errors.As(err, &closed):
+		return clikit.Fail("ce-session pending lists the open questions", "%v", err)
+	case errors.As(err, &choice):
+		return clikit.Usage("ce-session pending lists the question with its choices", "%v", err)
+	case err != nil && strings.TrimSpace(text) == "":
+		return clikit.Usage("give the answer as arguments", "%v", err)
+	case err != nil:
+		return err
+	}
+	ask.Answered(env.Ctx, e, r)
+	how := ""
+	if len(r.Choices) > 0 && strings.TrimSpace(text) != r.Answer {
+		for i, ch := range r.Choices {
+			if ch == r.Answer {
+				how = fmt.Sprintf(" with choice %d", i+1)
+			}
+		}
+	}
+	fmt.Fprintf(env.Stdout, "answered %s (%s from %s)%s: %s\n", r.ID, r.Kind, orDash(r.Session), how, r.Answer)
+	return nil
+}
+
+// openPending returns the pending store and the environment that answers
+// are announced in (event log, broker).
+func openPending(env *clikit.Env) (*pending.Store, ext.Env, error) {
+	cfg, err := env.Config()
+	if err != nil {
+		return nil, ext.Env{}, err
+	}
+	st, err := env.State()
+	if err != nil {
+		return nil, ext.Env{}, err
+	}
+	ps := pending.Open(st)
+	ps.Store().OnCorrupt = func(path, moved string, err error) {
+		env.Warnf("%s could not be loaded (%v); it was moved to %s and a new one started", path, err, moved)
+	}
+	return ps, ext.Env{State: st, Config: cfg, BridgeSocket: bridge.Socket(st)}, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// to names who is asked: the user, or the target session.
+func to(r pending.Request) string {
+	if r.Target != "" {
+		return r.Target
+	}
+	return "user"
+}
+
+func until(t time.Time) string {
+	d := time.Until(t)
+	switch {
+	case d <= 0:
+		return "expired"
+	case d < time.Minute:
+		return fmt.Sprintf("in %ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("in %dm", int(d.Minutes()))
+	}
+	return fmt.Sprintf("in %dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// summary is the question on one line, shortened, with its choices.
+func summary(r pending.Request) string {
+	q := strings.Join(strings.Fields(r.Question), " ")
+	if n := []rune(q); len(n) > 80 {
+		q = string(n[:79]) + "…"
+	}
+	if len(r.Choices) > 0 {
+		q += " [" + pending.FormatChoices(r.Choices) + "]"
+	}
+	return q
+}
