@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/ce-platform/ce/pkg/lockfile"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/rundir"
 	"github.com/ce-platform/ce/pkg/runner"
@@ -125,7 +124,7 @@ func (d *Driver) WaitFinal(ctx context.Context, it queue.Item, onRun func(queue.
 		if it.Final() || it.State == queue.Parked {
 			return it, nil
 		}
-		if !lockfile.Held(d.State.Lock("worker")) {
+		if !d.WorkerServing() {
 			res, err := d.DriveSession(ctx, it.Session, DriveOptions{Until: it.ID, OnRun: func(r queue.Item) {
 				if r.ID == it.ID {
 					seen = r.Run

@@ -7,8 +7,25 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/lockfile"
 )
+
+// TopicQueueChanged is published on the broker whenever items are queued.
+const TopicQueueChanged = "queue.changed"
+
+// NotifyQueue tells a worker, through the broker, that items were queued.
+// Without a broker it does nothing: the worker also watches queue.db.
+func (d *Driver) NotifyQueue(ctx context.Context, sess, item string) {
+	bc := bridge.Dial(bridge.Socket(d.State))
+	defer bc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	bc.Publish(ctx, TopicQueueChanged, map[string]string{"session": sess, "item": item})
+}
+
+// WorkerServing reports whether a queue worker serves the state directory.
+func (d *Driver) WorkerServing() bool { return lockfile.Held(d.State.Lock("worker")) }
 
 // ErrWorkerRunning means another worker serves the state directory.
 type ErrWorkerRunning struct{ Holder string }
@@ -35,6 +52,14 @@ func (d *Driver) Serve(ctx context.Context) error {
 		return err
 	}
 	defer w.Close()
+	// The broker's queue.changed wakes the worker too; the file watch keeps
+	// it correct without a broker.
+	bc := bridge.Dial(bridge.Socket(d.State))
+	defer bc.Close()
+	changed, err := bc.Subscribe(ctx, TopicQueueChanged)
+	if err != nil {
+		return err
+	}
 	d.Log.Info().Int("max_parallel", d.Config.Queue.MaxParallel).Msg("queue worker serving")
 
 	var wg sync.WaitGroup
@@ -82,6 +107,7 @@ func (d *Driver) Serve(ctx context.Context) error {
 		case s := <-finished:
 			delete(driving, s)
 		case <-w.C:
+		case <-changed:
 		case <-timer:
 		case <-retry:
 			retry = nil

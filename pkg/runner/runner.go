@@ -68,6 +68,9 @@ type Options struct {
 	MaxWarm   int
 	Out       io.Writer // the tmux pane: a human-readable view
 	Log       zerolog.Logger
+	// Publish, if set, receives every line as it is read, for the broker
+	// (topic session.<name>). It must not block.
+	Publish func(run string, line []byte)
 }
 
 // Runner serves one session.
@@ -367,6 +370,9 @@ func (r *Runner) pump(t *turn) {
 			f.Write(line)
 		}
 		r.publish(t, line[:len(line)-1])
+		if r.opt.Publish != nil {
+			r.opt.Publish(t.run, line[:len(line)-1])
+		}
 		ev, perr := streamjson.Parse(line[:len(line)-1])
 		if perr != nil {
 			continue

@@ -1,11 +1,15 @@
 package queuecmd
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"os"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/runner"
@@ -48,6 +52,40 @@ func ChildEnv(base []string, agentEnv map[string]string) []string {
 	return out
 }
 
+// publisher returns a non-blocking function that publishes each stream line
+// on session.<name> through the broker, in order, dropping lines while no
+// broker runs (followers that need every line read them from the runner or
+// stream.jsonl).
+func publisher(ctx context.Context, bc *bridge.Client, name string) func(run string, line []byte) {
+	type msg struct {
+		run  string
+		line []byte
+	}
+	ch := make(chan msg, 1024)
+	topic := "session." + name
+	go func() {
+		var down time.Time
+		for m := range ch {
+			if !down.IsZero() && time.Since(down) < time.Second {
+				continue
+			}
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			err := bc.Publish(pctx, topic, map[string]any{"run": m.run, "event": json.RawMessage(m.line)})
+			cancel()
+			down = time.Time{}
+			if errors.Is(err, bridge.ErrNoBroker) {
+				down = time.Now()
+			}
+		}
+	}()
+	return func(run string, line []byte) {
+		select {
+		case ch <- msg{run, append([]byte(nil), line...)}:
+		default:
+		}
+	}
+}
+
 // Run serves the session until the runner is told to quit or its tmux
 // session is killed.
 func (c *RunnerCmd) Run(env *clikit.Env) error {
@@ -88,6 +126,7 @@ func (c *RunnerCmd) Run(env *clikit.Env) error {
 		MaxWarm:   cfg.Sessions.MaxWarm,
 		Out:       env.Stdout,
 		Log:       log,
+		Publish:   publisher(env.Ctx, bridge.Dial(bridge.Socket(st)), c.Name),
 	})
 	if err != nil {
 		return err

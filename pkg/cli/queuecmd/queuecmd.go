@@ -148,6 +148,7 @@ func (c *PushCmd) Run(env *clikit.Env) error {
 		return err
 	}
 	d.Events.Append(eventlog.Event{Type: "prompt.queued", Session: c.Session, Item: it.ID, Data: map[string]any{"source": "cli", "bytes": len(prompt)}})
+	d.NotifyQueue(env.Ctx, c.Session, it.ID)
 	fmt.Fprintln(env.Stdout, it.ID)
 	return nil
 }
@@ -215,6 +216,7 @@ func (c *RetryCmd) Run(env *clikit.Env) error {
 		return clikit.Fail("", "%v", err)
 	}
 	d.Events.Append(eventlog.Event{Type: "prompt.queued", Session: it.Session, Item: it.ID, Data: map[string]any{"retry_of": id}})
+	d.NotifyQueue(env.Ctx, it.Session, it.ID)
 	fmt.Fprintln(env.Stdout, it.ID)
 	return nil
 }

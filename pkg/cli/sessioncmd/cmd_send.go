@@ -107,6 +107,9 @@ func push(ctx context.Context, d *dispatch.Driver, name, prompt, source string) 
 		return it, err
 	}
 	d.Events.Append(eventlog.Event{Type: "prompt.queued", Session: name, Item: it.ID, Data: map[string]any{"source": source, "bytes": len(prompt)}})
+	if d.WorkerServing() {
+		d.NotifyQueue(ctx, name, it.ID)
+	}
 	return it, nil
 }
 
