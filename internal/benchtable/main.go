@@ -29,6 +29,11 @@ var rows = []row{
 	{"LsCold100", "p50-ms", "cold ce-session ls, 100 sessions, p50 ms", "<= 10"},
 	{"Throughput", "completed", "200 prompts over 20 sessions: completed", "200"},
 	{"Throughput", "prompts/s", "200 prompts over 20 sessions: prompts/s", ">= 20"},
+	{"BridgeCall", "p50-us", "bridge call through the broker, p50 us", "<= 100"},
+	{"BridgeCall", "p99-us", "bridge call through the broker, p99 us", "-"},
+	{"BridgeThroughput", "calls/s", "bridge calls/s over 8 connections (4 callers each)", ">= 20000"},
+	{"BridgePublish", "p50-us", "bridge publish -> subscriber, p50 us", "-"},
+	{"BridgePublish", "p99-us", "bridge publish -> subscriber, p99 us", "<= 1000"},
 }
 
 func main() {
@@ -58,7 +63,7 @@ func main() {
 
 // packages lists the packages with benchmarks; issues add theirs here.
 func packages() []string {
-	return []string{"./pkg/bench/"}
+	return []string{"./pkg/bench/", "./pkg/bridge/"}
 }
 
 // parse reads "BenchmarkX-2  1  123 ns/op  4.5 p50-ms" lines.

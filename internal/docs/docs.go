@@ -6,6 +6,7 @@ package docs
 import (
 	"io"
 
+	"github.com/ce-platform/ce/pkg/cli/bridgecmd"
 	"github.com/ce-platform/ce/pkg/cli/cecmd"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/cli/mcpcmd"
@@ -19,7 +20,7 @@ const Date = "2026-11-24"
 
 // Apps lists the documented commands.
 func Apps() []clikit.App {
-	return []clikit.App{cecmd.App(), sessioncmd.App(), queuecmd.App(), mcpcmd.App()}
+	return []clikit.App{cecmd.App(), sessioncmd.App(), queuecmd.App(), mcpcmd.App(), bridgecmd.App()}
 }
 
 var exitStatus = clidoc.Section{

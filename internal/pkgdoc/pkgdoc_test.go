@@ -56,6 +56,7 @@ func TestLayers(t *testing.T) {
 		"cmd/ce-session": {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
 		"cmd/ce-queue":   {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
 		"cmd/ce-mcp":     {"pkg/testkit/"},
+		"cmd/ce-bridge":  {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
 	}
 	for _, p := range list(t) {
 		rules, ok := forbidden[strings.TrimPrefix(p.ImportPath, mod)]

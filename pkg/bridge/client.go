@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -134,6 +135,9 @@ func (c *Client) drop(cc *clientConn) {
 // broker went away mid-call, or ctx's error; when ctx ends first the call
 // is cancelled at its provider.
 func (c *Client) Call(ctx context.Context, method string, params, result any) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	raw, err := marshalParams(params)
 	if err != nil {
 		return err
@@ -161,7 +165,7 @@ func (c *Client) Publish(ctx context.Context, topic string, data any) error {
 	if err := CheckTopic(topic); err != nil {
 		return err
 	}
-	d, err := json.Marshal(data)
+	d, err := marshal(data)
 	if err != nil {
 		return fmt.Errorf("publish %s: %w", topic, err)
 	}
@@ -289,12 +293,15 @@ func (s *subscription) run(cc *clientConn) {
 // deadline, when the caller cancels or disconnects, or when the connection
 // to the broker is lost. A handler's *RPCError goes back as it is; another
 // error becomes CodeHandlerError with the error's text; the result is
-// encoded as JSON. Provide blocks until ctx is done (then it returns nil)
-// or the client is closed (ErrClosed). It connects in the background,
-// retrying while no broker runs (see Available), and provides again after
-// the broker restarts. If the broker refuses the methods the first time it
-// sees them (another connection provides one: CodeConflict), Provide
-// returns that error; a refusal after a reconnection is retried.
+// encoded as JSON. Nothing is sent for a handler that returns after its
+// context ended: the broker answers that caller itself.
+//
+// Provide blocks until ctx is done (then it returns nil) or the client is
+// closed (ErrClosed). It connects in the background, retrying while no
+// broker runs (see Available), and provides again after the broker
+// restarts. If the broker refuses the methods the first time it sees them
+// (another connection provides one: CodeConflict), Provide returns that
+// error; a refusal after a reconnection is retried every second.
 func (c *Client) Provide(ctx context.Context, methods []string, handler func(ctx context.Context, method string, params json.RawMessage) (any, error)) error {
 	if len(methods) == 0 {
 		return errors.New("provide: no method")
@@ -308,7 +315,7 @@ func (c *Client) Provide(ctx context.Context, methods []string, handler func(ctx
 	defer cancel()
 	stop := context.AfterFunc(c.ctx, cancel)
 	defer stop()
-	p := &provider{ctx: ctx, handler: handler, inflight: map[uint64]context.CancelFunc{}}
+	p := &provider{handler: handler, inflight: map[callKey]context.CancelFunc{}}
 	req := mustMarshal(map[string][]string{"methods": methods})
 	first := true
 	backoff := minBackoff
@@ -343,11 +350,17 @@ func (c *Client) Provide(ctx context.Context, methods []string, handler func(ctx
 }
 
 type provider struct {
-	ctx     context.Context
 	handler func(ctx context.Context, method string, params json.RawMessage) (any, error)
 
 	mu       sync.Mutex
-	inflight map[uint64]context.CancelFunc // by broker id
+	inflight map[callKey]context.CancelFunc
+}
+
+// callKey names a call in flight at a provider: broker ids start again at
+// 1 with every broker, so the connection is part of the key.
+type callKey struct {
+	cc *clientConn
+	id uint64
 }
 
 // dispatch runs in the connection's read loop: it starts handlers and
@@ -362,7 +375,7 @@ func (p *provider) dispatch(cc *clientConn, m *message) {
 		}
 		if id, ok := parseUintID(q.ID); ok {
 			p.mu.Lock()
-			cancel := p.inflight[id]
+			cancel := p.inflight[callKey{cc, id}]
 			p.mu.Unlock()
 			if cancel != nil {
 				cancel()
@@ -380,7 +393,7 @@ func (p *provider) dispatch(cc *clientConn, m *message) {
 	id, tracked := parseUintID(m.ID)
 	if tracked {
 		p.mu.Lock()
-		p.inflight[id] = cancel
+		p.inflight[callKey{cc, id}] = cancel
 		p.mu.Unlock()
 	}
 	go func() {
@@ -388,7 +401,7 @@ func (p *provider) dispatch(cc *clientConn, m *message) {
 		res, err := p.handler(ctx, m.Method, m.Params)
 		if tracked {
 			p.mu.Lock()
-			delete(p.inflight, id)
+			delete(p.inflight, callKey{cc, id})
 			p.mu.Unlock()
 		}
 		if m.ID == nil || ctx.Err() != nil {
@@ -403,7 +416,7 @@ func (p *provider) dispatch(cc *clientConn, m *message) {
 				re = &RPCError{Code: CodeHandlerError, Message: err.Error()}
 			}
 			frame = appendError(nil, m.ID, re)
-		} else if b, merr := json.Marshal(res); merr != nil {
+		} else if b, merr := marshal(res); merr != nil {
 			frame = appendError(nil, m.ID, rpcErrorf(CodeInternalError, "%s: cannot encode the result: %v", m.Method, merr))
 		} else {
 			frame = appendResult(make([]byte, 0, 48+len(b)), m.ID, b)
@@ -446,7 +459,7 @@ func marshalParams(params any) (json.RawMessage, error) {
 	if params == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(params)
+	b, err := marshal(params)
 	if err != nil {
 		return nil, fmt.Errorf("encode params: %w", err)
 	}
@@ -454,6 +467,18 @@ func marshalParams(params any) (json.RawMessage, error) {
 		return nil, nil
 	}
 	return b, nil
+}
+
+// marshal is json.Marshal without HTML escaping, so that text arrives as
+// it was sent ("<" stays "<"); the output is compact, fit for a frame.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func mustMarshal(v any) json.RawMessage {
@@ -516,7 +541,7 @@ type clientConn struct {
 	pending map[uint64]chan *message
 	nextID  uint64
 	err     error         // why it ended
-	lastErr *RPCError     // an answer with a null id, e.g. a refusal
+	lastErr *RPCError     // the broker's refusal of this peer
 	done    chan struct{} // closed when the connection ends
 
 	onMessage func(*clientConn, *message)
@@ -601,7 +626,7 @@ func (cc *clientConn) readLoop() {
 		}
 		id, ok := parseUintID(m.ID)
 		if !ok {
-			if m.Error != nil {
+			if m.Error != nil && m.Error.Code == CodeForbidden {
 				cc.mu.Lock()
 				cc.lastErr = m.Error
 				cc.mu.Unlock()

@@ -655,7 +655,7 @@ func (c *conn) finish() {
 }
 
 func (c *conn) writeLoop() {
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	bw := bufio.NewWriterSize(c.nc, bufSize)
 	write := func(f []byte) bool {
 		if f == nil {
 			bw.Flush()

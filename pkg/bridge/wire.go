@@ -73,8 +73,12 @@ type frameReader struct {
 	buf []byte
 }
 
+// bufSize is the read and write buffer of a connection: enough for the
+// usual frame; longer ones go through in pieces.
+const bufSize = 16 << 10
+
 func newFrameReader(r io.Reader, max int) *frameReader {
-	return &frameReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+	return &frameReader{r: bufio.NewReaderSize(r, bufSize), max: max}
 }
 
 // ReadFrame returns the next line without its newline; the slice is valid
@@ -133,9 +137,6 @@ type message struct {
 	Error     *RPCError
 	TimeoutMS int64
 }
-
-func (m *message) isRequest() bool      { return m.Method != "" && m.ID != nil }
-func (m *message) isNotification() bool { return m.Method != "" && m.ID == nil }
 
 type rawMessage struct {
 	JSONRPC   json.RawMessage `json:"jsonrpc"`

@@ -79,6 +79,8 @@ func clientErr(path string, err error) error {
 		return clikit.Fail("ce-bridge call bridge.health tells whether the broker runs", "%v", err)
 	case errors.As(err, &re) && re.Code == bridge.CodeForbidden:
 		return clikit.Fail("run ce as the user who runs the broker", "%s", re.Message)
+	case errors.As(err, &re) && re.Code == bridge.CodeMethodNotFound:
+		return clikit.Fail("ce-bridge call bridge.providers lists the methods provided now", "%s", re.Message)
 	}
 	return err
 }

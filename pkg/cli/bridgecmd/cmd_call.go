@@ -21,6 +21,13 @@ type CallCmd struct {
 	Timeout time.Duration `default:"30s" help:"How long to wait for the answer."`
 }
 
+// Help is the long help of call.
+func (c *CallCmd) Help() string {
+	return "Prints the result as one line of JSON on stdout. An error answer (no provider, a timeout, " +
+		"the provider's own error) is printed on stderr and the exit status is 1. " +
+		"The broker's own methods: bridge.health, bridge.providers, bridge.publish {\"topic\":..,\"data\":..}."
+}
+
 // Run prints the result as one line of JSON.
 func (c *CallCmd) Run(env *clikit.Env) error {
 	var params json.RawMessage

@@ -14,6 +14,12 @@ type SubCmd struct {
 	Count    int      `help:"Exit after this many events (default: run until interrupted)."`
 }
 
+// Help is the long help of sub.
+func (c *SubCmd) Help() string {
+	return "Prints one {\"topic\":..,\"data\":..} line per event on stdout. If the broker restarts, sub " +
+		"reconnects and warns on stderr that events of the gap were missed."
+}
+
 // Run prints one {"topic":..,"data":..} line per event.
 func (c *SubCmd) Run(env *clikit.Env) error {
 	for _, p := range c.Patterns {
