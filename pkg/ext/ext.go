@@ -142,7 +142,20 @@ func (e *Extension) Tool(name string) (*Tool, bool) {
 var (
 	mu       sync.Mutex
 	registry = map[string]func() *Extension{}
+	attach   = map[string][]func(*Extension){}
 )
+
+// RegisterHandlers adds a hook that fills in tool handlers of a registered
+// extension when it is looked up. An extension whose handlers pull heavy
+// dependencies (SQLite, say) registers its metadata with Register in a
+// light package, and its handlers with RegisterHandlers in a package that
+// only ce-mcp imports: the queue worker, which needs only names, prompts
+// and timeouts to write mcp.json, then does not link them.
+func RegisterHandlers(name string, fill func(*Extension)) {
+	mu.Lock()
+	defer mu.Unlock()
+	attach[name] = append(attach[name], fill)
+}
 
 // Register makes a built-in extension known by name; extension packages
 // call it from init.
@@ -152,15 +165,21 @@ func Register(name string, build func() *Extension) {
 	registry[name] = build
 }
 
-// Lookup returns a registered extension.
+// Lookup returns a registered extension, with the handlers that were
+// registered for it in this program.
 func Lookup(name string) (*Extension, bool) {
 	mu.Lock()
 	build, ok := registry[name]
+	fills := append([]func(*Extension){}, attach[name]...)
 	mu.Unlock()
 	if !ok {
 		return nil, false
 	}
-	return build(), true
+	e := build()
+	for _, fill := range fills {
+		fill(e)
+	}
+	return e, true
 }
 
 // Names lists the registered extensions, sorted.
