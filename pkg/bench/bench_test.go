@@ -43,7 +43,8 @@ func TestMain(m *testing.M) {
 	code := func() int {
 		defer os.RemoveAll(dir)
 		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/ce-platform/ce/cmd/ce-session",
-			"github.com/ce-platform/ce/cmd/ce-queue", "github.com/ce-platform/ce/internal/tools/instant-agent")
+			"github.com/ce-platform/ce/cmd/ce-queue", "github.com/ce-platform/ce/cmd/ce-mcp",
+			"github.com/ce-platform/ce/internal/tools/instant-agent")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build: static binaries start faster
 		if err := cmd.Run(); err != nil {

@@ -329,6 +329,12 @@ func (d *Driver) recover(ctx context.Context, it queue.Item) (queue.Item, error)
 // are retried up to queue.retries times.
 func (d *Driver) failRun(ctx context.Context, it queue.Item, reason string, retry bool) (queue.Item, error) {
 	d.Log.Warn().Str("item", it.ID).Str("run", it.Run).Str("reason", reason).Msg("run failed")
+	// The run will never write its exit: write it, so followers end too.
+	rd := rundir.Of(d.State, it.Session, it.Run)
+	if _, ok, _ := rd.ReadExit(); !ok {
+		os.MkdirAll(string(rd), 0o700)
+		rd.WriteExit(rundir.Exit{Code: -1, Reason: reason})
+	}
 	var end queue.Item
 	var err error
 	if retry && it.Attempts <= d.Config.Queue.Retries {

@@ -123,21 +123,26 @@ func follow(ctx context.Context, d *dispatch.Driver, it queue.Item, fn func([]by
 	}
 	done := make(chan result, 1)
 	runs := make(chan queue.Item, 8)
+	// Following stops a moment after the item ended, whatever happened to
+	// the run's files.
+	fctx, stopFollowing := context.WithCancel(ctx)
+	defer stopFollowing()
 	go func() {
 		it, err := d.WaitFinal(ctx, it, func(r queue.Item) { runs <- r })
 		done <- result{it, err}
+		time.AfterFunc(2*time.Second, stopFollowing)
 	}()
 	for {
 		select {
 		case r := <-runs:
-			if _, err := d.FollowRun(ctx, r.Session, r.Run, fn); err != nil && ctx.Err() == nil {
+			if _, err := d.FollowRun(fctx, r.Session, r.Run, fn); err != nil && fctx.Err() == nil {
 				return r, err
 			}
 		case r := <-done:
 			// Runs that started before the end are still to be shown.
 			for len(runs) > 0 {
 				run := <-runs
-				d.FollowRun(ctx, run.Session, run.Run, fn)
+				d.FollowRun(fctx, run.Session, run.Run, fn)
 			}
 			return r.it, r.err
 		case <-ctx.Done():
