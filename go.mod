@@ -21,6 +21,7 @@ require (
 
 require (
 	filippo.io/hpke v0.4.0 // indirect
+	github.com/adhocore/gronx v1.20.4 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/jsonschema-go v0.4.2 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect

@@ -4,6 +4,6 @@
 package deps
 
 import (
+	_ "github.com/adhocore/gronx"
 	_ "filippo.io/age"
-	_ "modernc.org/sqlite"
 )
