@@ -10,7 +10,7 @@ FISHDIR  = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 GO      ?= go
 VERSION ?= 0.1.0
 LDFLAGS  = -s -w -X github.com/ce-platform/ce/pkg/cli/clikit.Version=$(VERSION)
-CMDS     = ce ce-session ce-queue ce-mcp ce-bridge
+CMDS     = ce ce-session ce-queue ce-mcp ce-bridge ce-vault ce-memory ce-cron ce-heartbeat
 
 .PHONY: build test install man completions docs demo bench lint clean
 

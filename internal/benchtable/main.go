@@ -34,6 +34,23 @@ var rows = []row{
 	{"BridgeThroughput", "calls/s", "bridge calls/s over 8 connections (4 callers each)", ">= 20000"},
 	{"BridgePublish", "p50-us", "bridge publish -> subscriber, p50 us", "-"},
 	{"BridgePublish", "p99-us", "bridge publish -> subscriber, p99 us", "<= 1000"},
+	{"VaultSet", "p50-ms", "ce-vault set, agent running, 100 secrets, p50 ms", "-"},
+	{"VaultGetAgent", "p50-ms", "ce-vault get through the agent, p50 ms", "-"},
+	{"VaultLsCold", "p50-ms", "cold ce-vault ls, 100 secrets, p50 ms", "<= 10"},
+	{"MemorySearch10k", "p50-ms", "memory search, 10k notes of 1 KB (API), p50 ms", "<= 5"},
+	{"MemorySearch10k", "p90-ms", "memory search, 10k notes of 1 KB (API), p90 ms", "-"},
+	{"MemoryReindex10k", "s", "memory full reindex, 10k notes, s", "<= 10"},
+	{"MemoryAdd", "p50-ms", "memory add, one note into 10k (API), p50 ms", "<= 20"},
+	{"MemorySync10k", "p50-ms", "memory rescan of 10k unchanged files, p50 ms", "-"},
+	{"MemorySearchCLI10k", "p50-ms", "cold ce-memory search, 10k notes, p50 ms", "-"},
+	{"MemorySearchCLI10k", "scan-p50-ms", "cold ce-memory search after a change, 10k notes, p50 ms", "-"},
+	{"CronTick1k", "idle-ms", "ce-cron tick, 1000 jobs, none due, p50 ms", "<= 50"},
+	{"CronTick1k", "p50-ms", "ce-cron tick, 1000 jobs, 10 due, p50 ms", "<= 50"},
+	{"CronServeRSS", "MB", "ce-cron serve idle RSS, 1000 jobs, MB", "-"},
+	{"HeartbeatServeRSS", "MB", "ce-heartbeat serve idle RSS, MB", "-"},
+	{"HeartbeatGate", "p50-ms", "heartbeat beat ending at the gate (no model), p50 ms", "-"},
+	{"HeartbeatGate", "gate-p50-ms", "same, with one gate command that does not fire, p50 ms", "-"},
+	{"HeartbeatTickCLI", "p50-ms", "cold ce-heartbeat tick --dry-run ending at the gate, p50 ms", "-"},
 }
 
 func main() {
@@ -63,7 +80,7 @@ func main() {
 
 // packages lists the packages with benchmarks; issues add theirs here.
 func packages() []string {
-	return []string{"./pkg/bench/", "./pkg/bridge/"}
+	return []string{"./pkg/bench/", "./pkg/bridge/", "./pkg/memory/", "./pkg/cli/vaultcmd/", "./pkg/cli/croncmd/", "./pkg/heartbeat/", "./pkg/cli/heartbeatcmd/"}
 }
 
 // parse reads "BenchmarkX-2  1  123 ns/op  4.5 p50-ms" lines.

@@ -4,6 +4,5 @@
 package deps
 
 import (
-	_ "github.com/adhocore/gronx"
 	_ "filippo.io/age"
 )

@@ -9,9 +9,13 @@ import (
 	"github.com/ce-platform/ce/pkg/cli/bridgecmd"
 	"github.com/ce-platform/ce/pkg/cli/cecmd"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/cli/croncmd"
+	"github.com/ce-platform/ce/pkg/cli/heartbeatcmd"
 	"github.com/ce-platform/ce/pkg/cli/mcpcmd"
+	"github.com/ce-platform/ce/pkg/cli/memorycmd"
 	"github.com/ce-platform/ce/pkg/cli/queuecmd"
 	"github.com/ce-platform/ce/pkg/cli/sessioncmd"
+	"github.com/ce-platform/ce/pkg/cli/vaultcmd"
 	"github.com/ce-platform/ce/pkg/clidoc"
 )
 
@@ -20,7 +24,7 @@ const Date = "2026-11-24"
 
 // Apps lists the documented commands.
 func Apps() []clikit.App {
-	return []clikit.App{cecmd.App(), sessioncmd.App(), queuecmd.App(), mcpcmd.App(), bridgecmd.App()}
+	return []clikit.App{cecmd.App(), sessioncmd.App(), queuecmd.App(), mcpcmd.App(), bridgecmd.App(), vaultcmd.App(), memorycmd.App(), croncmd.App(), heartbeatcmd.App()}
 }
 
 var exitStatus = clidoc.Section{

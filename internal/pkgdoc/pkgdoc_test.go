@@ -52,11 +52,12 @@ func TestLayers(t *testing.T) {
 		"pkg/pending":    {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "pkg/bridge", "github.com/rs/zerolog"},
 		"pkg/config":     {"pkg/cli/", "pkg/testkit/", "github.com/rs/zerolog"},
 		"pkg/streamjson": {"pkg/cli/", "pkg/testkit/"},
-		"cmd/ce":         {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
-		"cmd/ce-session": {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
-		"cmd/ce-queue":   {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
+		"cmd/ce":         {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"cmd/ce-session": {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"cmd/ce-queue":   {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
 		"cmd/ce-mcp":     {"pkg/testkit/"},
-		"cmd/ce-bridge":  {"pkg/testkit/", "github.com/mark3labs/mcp-go"},
+		"cmd/ce-cron":    {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"cmd/ce-bridge":  {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
 	}
 	for _, p := range list(t) {
 		rules, ok := forbidden[strings.TrimPrefix(p.ImportPath, mod)]

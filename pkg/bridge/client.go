@@ -390,6 +390,9 @@ func (p *provider) dispatch(cc *clientConn, m *message) {
 	if m.TimeoutMS > 0 {
 		ctx, cancel = context.WithTimeout(cc.ctx, time.Duration(m.TimeoutMS)*time.Millisecond)
 	}
+	if m.CallerPID > 0 {
+		ctx = context.WithValue(ctx, callerKey{}, m.CallerPID)
+	}
 	id, tracked := parseUintID(m.ID)
 	if tracked {
 		p.mu.Lock()
@@ -699,4 +702,13 @@ func (cc *clientConn) forget(id uint64) {
 	cc.mu.Lock()
 	delete(cc.pending, id)
 	cc.mu.Unlock()
+}
+
+type callerKey struct{}
+
+// CallerPID returns, inside a Provide handler, the pid of the process that
+// made the call (from the broker's SO_PEERCRED check), or 0 if unknown.
+func CallerPID(ctx context.Context) int {
+	pid, _ := ctx.Value(callerKey{}).(int)
+	return pid
 }

@@ -292,7 +292,7 @@ func (s *Server) route(c *conn, m *message) {
 	}
 	if m.ID == nil {
 		s.mu.Unlock()
-		p.c.send(appendRequest(nil, nil, m.Method, m.Params, 0))
+		p.c.send(appendRoutedRequest(nil, nil, m.Method, m.Params, 0, c.pid))
 		return
 	}
 	s.nextID++
@@ -303,7 +303,7 @@ func (s *Server) route(c *conn, m *message) {
 	p.c.serving[id] = cl
 	cl.timer = time.AfterFunc(timeout, func() { s.expire(id) })
 	s.mu.Unlock()
-	p.c.send(appendRequest(make([]byte, 0, 96+len(m.Params)), uintID(id), m.Method, m.Params, timeout.Milliseconds()))
+	p.c.send(appendRoutedRequest(make([]byte, 0, 112+len(m.Params)), uintID(id), m.Method, m.Params, timeout.Milliseconds(), c.pid))
 }
 
 // answer routes a provider's answer back to the caller.

@@ -136,6 +136,9 @@ type message struct {
 	Result    json.RawMessage
 	Error     *RPCError
 	TimeoutMS int64
+	// CallerPID is set by the broker on a routed call: the pid of the
+	// calling process (SO_PEERCRED), for providers that decide by caller.
+	CallerPID int
 }
 
 type rawMessage struct {
@@ -146,6 +149,7 @@ type rawMessage struct {
 	Result    json.RawMessage `json:"result"`
 	Error     json.RawMessage `json:"error"`
 	TimeoutMS json.RawMessage `json:"timeout_ms"`
+	CallerPID json.RawMessage `json:"caller_pid"`
 }
 
 // decode parses and checks one frame. On an error the returned message
@@ -201,6 +205,11 @@ func decode(frame []byte) (*message, *RPCError) {
 				return m, rpcErrorf(CodeInvalidRequest, "invalid request: timeout_ms must be a non-negative integer")
 			}
 			m.TimeoutMS = n
+		}
+		if r.CallerPID != nil {
+			if n, err := strconv.Atoi(string(r.CallerPID)); err == nil && n > 0 {
+				m.CallerPID = n
+			}
 		}
 		return m, nil
 	}
@@ -271,6 +280,12 @@ func appendRaw(b []byte, raw json.RawMessage) []byte {
 
 // appendRequest appends a request (id != nil) or notification frame.
 func appendRequest(b []byte, id json.RawMessage, method string, params json.RawMessage, timeoutMS int64) []byte {
+	return appendRoutedRequest(b, id, method, params, timeoutMS, 0)
+}
+
+// appendRoutedRequest is appendRequest with the caller's pid, as the broker
+// forwards calls to providers.
+func appendRoutedRequest(b []byte, id json.RawMessage, method string, params json.RawMessage, timeoutMS int64, callerPID int) []byte {
 	b = append(b, `{"jsonrpc":"2.0"`...)
 	if id != nil {
 		b = append(b, `,"id":`...)
@@ -285,6 +300,10 @@ func appendRequest(b []byte, id json.RawMessage, method string, params json.RawM
 	if timeoutMS > 0 {
 		b = append(b, `,"timeout_ms":`...)
 		b = strconv.AppendInt(b, timeoutMS, 10)
+	}
+	if callerPID > 0 {
+		b = append(b, `,"caller_pid":`...)
+		b = strconv.AppendInt(b, int64(callerPID), 10)
 	}
 	return append(b, "}\n"...)
 }

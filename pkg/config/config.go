@@ -34,6 +34,10 @@ type Config struct {
 	Enabled   Enabled   `yaml:"enabled"`
 	MCP       MCP       `yaml:"mcp"`
 	Templates Templates `yaml:"templates"`
+	Vault     Vault     `yaml:"vault"`
+	Memory    Memory    `yaml:"memory"`
+	Heartbeat Heartbeat `yaml:"heartbeat"`
+	Cron      Cron      `yaml:"cron"`
 
 	source string
 	// lines maps each dotted key found in the file to its line, so that

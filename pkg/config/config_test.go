@@ -34,9 +34,13 @@ func TestDefaultIsValid(t *testing.T) {
 		Queue:     Queue{MaxParallel: 8, Retries: 1},
 		Events:    Events{MaxSize: 16 << 20, Keep: 3},
 		Log:       Log{Level: "info"},
-		Enabled:   Enabled{"ask", "sessions"},
+		Enabled:   Enabled{"ask", "sessions", "memory", "vault", "cron"},
 		MCP:       MCP{Servers: map[string]MCPServer{}},
 		Templates: Templates{},
+		Memory:    Memory{PromptNotes: 10},
+		Heartbeat: heartbeatDefaults,
+		Vault:     Vault{AgentTimeout: Duration(15 * time.Minute), ExecAllow: []string{}},
+		Cron:      Cron{Grace: Duration(time.Hour), Jobs: map[string]CronJob{}},
 	}
 	if !sameConfig(c, want) {
 		t.Errorf("Default() = %+v, want %+v", *c, *want)
@@ -126,9 +130,13 @@ log:
 		Queue:     Queue{MaxParallel: 1},
 		Events:    Events{MaxSize: 10_000_000},
 		Log:       Log{Level: "debug"},
-		Enabled:   Enabled{"ask", "sessions"},
+		Enabled:   Enabled{"ask", "sessions", "memory", "vault", "cron"},
 		MCP:       MCP{Servers: map[string]MCPServer{}},
 		Templates: Templates{},
+		Memory:    Memory{PromptNotes: 10},
+		Heartbeat: heartbeatDefaults,
+		Vault:     Vault{AgentTimeout: Duration(15 * time.Minute), ExecAllow: []string{}},
+		Cron:      Cron{Grace: Duration(time.Hour), Jobs: map[string]CronJob{}},
 	}
 	if !sameConfig(c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, *want)
@@ -146,9 +154,9 @@ func TestParseErrors(t *testing.T) {
 	}{
 		// Unknown keys at every level.
 		{"unknown top", "agnet:\n  model: x\n",
-			`c.yaml:1: unknown key "agnet" (did you mean "agent"? known keys: agent, enabled, events, log, mcp, queue, sessions, templates)`, ""},
+			`c.yaml:1: unknown key "agnet" (did you mean "agent"? known keys: agent, cron, enabled, events, heartbeat, log, mcp, memory, queue, sessions, templates, vault)`, ""},
 		{"unknown top far", "telegram:\n  token: x\n",
-			`c.yaml:1: unknown key "telegram" (known keys: agent, enabled, events, log, mcp, queue, sessions, templates)`, ""},
+			`c.yaml:1: unknown key "telegram" (known keys: agent, cron, enabled, events, heartbeat, log, mcp, memory, queue, sessions, templates, vault)`, ""},
 		{"unknown nested", "agent:\n  command: claude\n\n  modle: opus\n",
 			`c.yaml:4: unknown key "agent.modle" (did you mean "model"? known keys under agent: args, command, env, launch_gap, max_turns, model, permission_mode)`, ""},
 		{"unknown nested case", "log:\n  Level: info\n",

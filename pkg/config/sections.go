@@ -11,7 +11,7 @@ import (
 type Enabled []string
 
 // DefaultEnabled is the list used when the config says nothing.
-var DefaultEnabled = []string{"ask", "sessions"}
+var DefaultEnabled = []string{"ask", "sessions", "memory", "vault", "cron"}
 
 var extNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 

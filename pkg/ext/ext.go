@@ -120,6 +120,12 @@ type Extension struct {
 	// Prompt is appended to the system prompt of runs that get this
 	// extension's server, and only those.
 	Prompt string
+	// PromptFunc, when set, is called as each such run's command line is
+	// built, and what it returns is appended to Prompt: a fragment that
+	// depends on the stores (the memory's note titles). It runs in the
+	// queue worker, so it must be quick and must not need the extension's
+	// handlers; a failure is an empty string, never a failed run.
+	PromptFunc func(ctx context.Context, env Env) string
 	// Timeout is the MCP tool timeout claude should allow the server's
 	// calls (claude cuts calls off at a hard wall-clock limit); zero
 	// leaves claude's default.

@@ -11,6 +11,7 @@
 package mcpconfig
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,7 +132,12 @@ func Build(in Input) (Output, error) {
 			Env:     env,
 			Timeout: e.Timeout.Milliseconds(),
 		}
-		if p := strings.TrimSpace(e.Prompt); p != "" {
+		p := strings.TrimSpace(e.Prompt)
+		if e.PromptFunc != nil {
+			extra := e.PromptFunc(context.Background(), ext.Env{State: in.State, Config: in.Config, Session: in.Session})
+			p = strings.TrimSpace(p + "\n\n" + strings.TrimSpace(extra))
+		}
+		if p != "" {
 			prompts = append(prompts, p)
 		}
 	}

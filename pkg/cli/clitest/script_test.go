@@ -15,9 +15,13 @@ import (
 
 	"github.com/ce-platform/ce/pkg/cli/bridgecmd"
 	"github.com/ce-platform/ce/pkg/cli/cecmd"
+	"github.com/ce-platform/ce/pkg/cli/croncmd"
+	"github.com/ce-platform/ce/pkg/cli/heartbeatcmd"
 	"github.com/ce-platform/ce/pkg/cli/mcpcmd"
+	"github.com/ce-platform/ce/pkg/cli/memorycmd"
 	"github.com/ce-platform/ce/pkg/cli/queuecmd"
 	"github.com/ce-platform/ce/pkg/cli/sessioncmd"
+	"github.com/ce-platform/ce/pkg/cli/vaultcmd"
 	"github.com/ce-platform/ce/pkg/testkit/claudebin"
 	"github.com/ce-platform/ce/pkg/testkit/fakeapi"
 	"github.com/ce-platform/ce/pkg/testkit/instantagent"
@@ -31,9 +35,13 @@ func TestMain(m *testing.M) {
 		"ce-queue":   func() { os.Exit(queuecmd.Main(os.Args[1:])) },
 		"ce-bridge":  func() { os.Exit(bridgecmd.Main(os.Args[1:])) },
 		"ce-mcp":     func() { os.Exit(mcpcmd.Main(os.Args[1:])) },
+		"ce-memory":  func() { os.Exit(memorycmd.Main(os.Args[1:])) },
+		"ce-vault":   func() { os.Exit(vaultcmd.Main(os.Args[1:])) },
+		"ce-cron":    func() { os.Exit(croncmd.Main(os.Args[1:])) },
 		"instant-agent": func() {
 			os.Exit(instantagent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
+		"ce-heartbeat": func() { os.Exit(heartbeatcmd.Main(os.Args[1:])) },
 	})
 }
 

@@ -12,7 +12,8 @@ import (
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/ext"
-	_ "github.com/ce-platform/ce/pkg/ext/builtin" // the extensions ce-mcp serves
+	_ "github.com/ce-platform/ce/pkg/ext/builtin"          // the extensions ce-mcp serves
+	_ "github.com/ce-platform/ce/pkg/ext/builtin/handlers" // and the handlers of their tools
 )
 
 // CLI is the command line of ce-mcp.

@@ -6,6 +6,10 @@ package builtin
 
 import (
 	_ "github.com/ce-platform/ce/pkg/ext/ask"
+	_ "github.com/ce-platform/ce/pkg/ext/cron"
 	_ "github.com/ce-platform/ce/pkg/ext/echo"
+	_ "github.com/ce-platform/ce/pkg/ext/heartbeat"
+	_ "github.com/ce-platform/ce/pkg/ext/memory"
 	_ "github.com/ce-platform/ce/pkg/ext/sessions"
+	_ "github.com/ce-platform/ce/pkg/ext/vault"
 )

@@ -1,0 +1,156 @@
+// Package croncmd is the ce-cron command: scheduled prompts (package
+// cronjob) from a shell, the one-round scheduler for system cron (tick)
+// and the scheduler daemon (serve). Firing a job pushes its prompt into the
+// queue; the queue worker runs it. cmd/ce-cron is a one-line main around
+// Main.
+package croncmd
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ce-platform/ce/pkg/bridge"
+	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/clidoc"
+	"github.com/ce-platform/ce/pkg/cronjob"
+	"github.com/ce-platform/ce/pkg/eventlog"
+	"github.com/ce-platform/ce/pkg/statedir"
+)
+
+// CLI is the command line of ce-cron.
+type CLI struct {
+	clikit.Globals
+
+	Add        AddCmd        `cmd:"" help:"Add a job: a prompt on a schedule, or once at a time."`
+	Ls         LsCmd         `cmd:"" help:"List the jobs: schedule, target, next fire, last run and result, source."`
+	Rm         RmCmd         `cmd:"" help:"Remove jobs (jobs from the config are removed there)."`
+	Fire       FireCmd       `cmd:"" help:"Fire a job now, whatever its schedule."`
+	Pause      PauseCmd      `cmd:"" help:"Pause jobs: they do not fire until resumed."`
+	Resume     ResumeCmd     `cmd:"" help:"Resume paused jobs; the times missed while paused do not fire."`
+	Next       NextCmd       `cmd:"" help:"Show what fires when, without firing anything."`
+	Tick       TickCmd       `cmd:"" help:"Fire every due job once and exit (for system cron or timers)."`
+	Serve      ServeCmd      `cmd:"" help:"Run the scheduler until interrupted."`
+	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+}
+
+// GlobalFlags gives clikit the global flags.
+func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
+
+// CompletionCmd prints a completion script.
+type CompletionCmd struct{ clidoc.CompletionCmd }
+
+// App is ce-cron's description, for Main and the doc generator.
+func App() clikit.App {
+	return clikit.App{
+		Name: "ce-cron",
+		Description: "scheduled prompts\n\n" +
+			"A job pushes its prompt into the queue of a session on a schedule: a cron expression (5 fields, 6 with " +
+			"seconds first, or a macro such as @daily; read in the job's time zone) or once, after a delay or at a time. " +
+			"The prompt goes to a named session, or to a fresh session per run, removed after the run unless kept. " +
+			"Jobs live in cron.db in the state directory; jobs from the config (cron.jobs) are listed and fired like the " +
+			"others but are changed in the config only. A job never fires twice for the same due time, even with tick " +
+			"and serve running at once or a scheduler killed mid-fire. After a downtime a job's missed-run policy " +
+			"decides: skip (nothing), once (the latest missed time, within cron.grace; the default) or all (each missed " +
+			"time, at most 100). Sessions get the ce_cron tools (cron_create, cron_delete, cron_list).",
+		CLI: &CLI{},
+	}
+}
+
+// Main runs ce-cron and returns its exit status.
+func Main(args []string) int { return App().Main(args) }
+
+// jobs opens the job store and reports a file it had to move aside.
+func jobs(env *clikit.Env) (*cronjob.Store, *statedir.Dir, error) {
+	st, err := env.State()
+	if err != nil {
+		return nil, nil, err
+	}
+	s := cronjob.Open(st)
+	s.Store().OnCorrupt = func(path, moved string, err error) {
+		env.Warnf("%s could not be loaded (%v); it was moved to %s and a new one started", path, err, moved)
+	}
+	return s, st, nil
+}
+
+// scheduler returns a scheduler that fires through the run driver.
+func scheduler(env *clikit.Env) (*cronjob.Scheduler, *driverPusher, error) {
+	d, err := env.Driver()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, _, err := jobs(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &driverPusher{d: d}
+	return &cronjob.Scheduler{Store: s, Pusher: p, Now: time.Now, Config: &d.Config.Cron}, p, nil
+}
+
+// notify wakes ce-cron serve through the broker; it also watches cron.db,
+// so without a broker nothing is lost.
+func notify(ctx context.Context, st *statedir.Dir, job string) {
+	bc := bridge.Dial(bridge.Socket(st))
+	defer bc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	bc.Publish(ctx, cronjob.TopicChanged, map[string]string{"job": job})
+}
+
+// jobErr maps store errors to the command's voice.
+func jobErr(name string, err error) error {
+	var ee *cronjob.ExistsError
+	switch {
+	case errors.Is(err, cronjob.ErrNotFound):
+		return clikit.Fail("ce-cron ls lists the jobs", "no job %q", name)
+	case errors.As(err, &ee):
+		return clikit.Fail("pick another name, or remove it first with ce-cron rm "+name, "%v", err)
+	}
+	return err
+}
+
+// events records what a tick or fire did in the event log.
+func events(log *eventlog.Log, rep cronjob.Report) {
+	var evs []eventlog.Event
+	for _, f := range rep.Fired {
+		data := map[string]any{"job": f.Job, "fire": f.Fire, "due": f.Due, "manual": f.Manual}
+		typ := "cron.fired"
+		if f.Error != "" {
+			typ, data["error"] = "cron.failed", f.Error
+		}
+		evs = append(evs, eventlog.Event{Type: typ, Session: f.Session, Item: f.Item, Data: data})
+	}
+	for _, s := range rep.Skipped {
+		evs = append(evs, eventlog.Event{Type: "cron.skipped", Data: map[string]any{"job": s.Job, "count": s.Count, "removed": s.Removed}})
+	}
+	for _, c := range rep.Cleaned {
+		evs = append(evs, eventlog.Event{Type: "session.removed", Session: c.Session, Data: map[string]any{"job": c.Job, "reason": "cron run over"}})
+	}
+	if len(evs) > 0 {
+		log.Append(evs...)
+	}
+}
+
+// when formats a time for tables: local, with the date when not today.
+func when(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	t = t.Local()
+	n := now.Local()
+	if t.Year() == n.Year() && t.YearDay() == n.YearDay() {
+		return t.Format("15:04:05")
+	}
+	if t.Year() == n.Year() {
+		return t.Format("01-02 15:04")
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+// in says how far t is from now, for people: "in 5m", "3h20m ago".
+func in(t, now time.Time) string {
+	if d := t.Sub(now); d < 0 {
+		return cronjob.Age(-d) + " ago"
+	}
+	return "in " + cronjob.Age(t.Sub(now))
+}

@@ -1,0 +1,257 @@
+package heartbeat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/ce-platform/ce/pkg/bridge"
+	"github.com/ce-platform/ce/pkg/queue"
+	"github.com/ce-platform/ce/pkg/rundir"
+	"github.com/ce-platform/ce/pkg/session"
+	"github.com/ce-platform/ce/pkg/streamjson"
+	"github.com/ce-platform/ce/pkg/template"
+	"github.com/google/uuid"
+	"github.com/tidwall/buntdb"
+)
+
+// topicQueueChanged wakes the queue worker (dispatch.TopicQueueChanged;
+// this package does not link the dispatcher).
+const topicQueueChanged = "queue.changed"
+
+// sessionDir is where the heartbeat session works and its gates and
+// decision run: sessions.default_dir, else the home directory, else the
+// state directory.
+func (e *Engine) sessionDir() string {
+	if d := e.Config().Sessions.DefaultDir; d != "" {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		if fi, err := os.Stat(h); err == nil && fi.IsDir() {
+			return h
+		}
+	}
+	return e.State.Root
+}
+
+// ensureSession creates the heartbeat session if it does not exist yet;
+// its runner starts with its first run.
+func (e *Engine) ensureSession(ctx context.Context) (session.Record, bool, error) {
+	cfg := e.Config()
+	name := cfg.Heartbeat.Session
+	rec, err := e.sessions.Get(ctx, name)
+	if err == nil || !errors.Is(err, session.ErrNotFound) {
+		return rec, false, err
+	}
+	if t := cfg.Heartbeat.Template; t != "" {
+		if _, err := template.Lookup(cfg, t); err != nil {
+			return rec, false, fmt.Errorf("heartbeat.template: %w", err)
+		}
+	}
+	now := e.now().UTC()
+	rec = session.Record{
+		Name: name, User: Owner, Status: session.Idle, Dir: e.sessionDir(), Template: cfg.Heartbeat.Template,
+		ClaudeSessionID: uuid.NewString(), Created: now, LastActive: now,
+	}
+	rec, err = e.sessions.Create(ctx, rec, cfg.Sessions.MaxPerUser)
+	var ee *session.ExistsError
+	if errors.As(err, &ee) {
+		rec, err = e.sessions.Get(ctx, name)
+		return rec, false, err
+	}
+	if err != nil {
+		return rec, false, fmt.Errorf("cannot create the heartbeat session %q: %w", name, err)
+	}
+	e.emit("session.created", name, "", map[string]any{"user": rec.User, "slot": rec.Slot, "dir": rec.Dir, "by": "heartbeat"})
+	return rec, true, nil
+}
+
+// actionPrompt is the prompt an action queues: the decision's task, with
+// a line of context, since the session sees nothing of the decision.
+func actionPrompt(now time.Time, loc *time.Location, d Decision) string {
+	head := "[ce heartbeat, " + now.In(loc).Format("2006-01-02 15:04 MST") + "] Nobody typed this: the heartbeat decided to act"
+	if d.Reason != "" {
+		head += " (" + d.Reason + ")"
+	}
+	return head + ". Do the task below, then end with a short summary of what you did and of anything a person should look at.\n\n" + d.Prompt
+}
+
+func (e *Engine) notify(ctx context.Context, sess, item string) {
+	if e.Notify != nil {
+		e.Notify(ctx, sess, item)
+		return
+	}
+	bc := bridge.Dial(bridge.Socket(e.State))
+	defer bc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	bc.Publish(ctx, topicQueueChanged, map[string]string{"session": sess, "item": item})
+}
+
+// busyItem returns the session's queued, running or parked item, if any.
+func busyItem(items []queue.Item) (queue.Item, bool) {
+	for _, it := range items {
+		if it.State == queue.Queued || it.State == queue.Running || it.State == queue.Parked {
+			return it, true
+		}
+	}
+	return queue.Item{}, false
+}
+
+// dayCost sums the costs of the session's runs that finished on day.
+func (e *Engine) dayCost(items []queue.Item, day string) float64 {
+	sum := 0.0
+	for _, it := range items {
+		if it.Final() && !it.Finished.IsZero() && e.day(it.Finished) == day {
+			sum += it.CostUSD
+		}
+	}
+	return sum
+}
+
+// outcome is what became of one action.
+type outcome struct {
+	item queue.Item
+	auth bool
+	text string
+}
+
+// authFailed reads the run's result to tell an authentication or billing
+// error apart from other failures.
+func (e *Engine) authFailed(it queue.Item) (bool, string) {
+	res := &streamjson.Result{IsError: true, Text: it.Error}
+	if it.Run != "" {
+		if lines, err := rundir.Of(e.State, it.Session, it.Run).ReadStream(); err == nil {
+			for _, l := range lines {
+				if ev, err := streamjson.Parse(l); err == nil {
+					if r, ok := ev.Result(); ok {
+						res = r
+					}
+				}
+			}
+		}
+	}
+	if streamjson.IsAuthError(res) {
+		text := res.Text
+		if text == "" {
+			text = it.Error
+		}
+		return true, text
+	}
+	return false, ""
+}
+
+// Reconcile reads back the outcome of finished actions: a done action
+// closes the circuit breaker, a failed one counts towards opening it, and
+// an authentication or billing error pauses the heartbeat. It reports
+// whether actions are still open (queued, running or parked).
+func (e *Engine) Reconcile(ctx context.Context) (open bool, err error) {
+	items, err := e.queue.List(ctx, queue.Filter{Session: e.hb().Session})
+	if err != nil {
+		return false, err
+	}
+	st, err := e.Load(ctx)
+	if err != nil {
+		return false, err
+	}
+	var fresh []outcome
+	present := map[string]bool{}
+	for _, it := range items {
+		if it.Source != Source {
+			continue
+		}
+		present[it.ID] = true
+		if !it.Final() {
+			open = true
+			continue
+		}
+		if slices.Contains(st.Accounted, it.ID) {
+			continue
+		}
+		o := outcome{item: it}
+		if it.State == queue.Failed {
+			o.auth, o.text = e.authFailed(it)
+		}
+		fresh = append(fresh, o)
+	}
+	stale := slices.ContainsFunc(st.Accounted, func(id string) bool { return !present[id] })
+	if len(fresh) == 0 && !stale {
+		return open, nil
+	}
+	hb := e.hb()
+	now := e.now()
+	var events []func()
+	_, err = e.update(ctx, nil, func(s *State) error {
+		s.Accounted = slices.DeleteFunc(s.Accounted, func(id string) bool { return !present[id] })
+		for _, o := range fresh {
+			it := o.item
+			if slices.Contains(s.Accounted, it.ID) {
+				continue
+			}
+			s.Accounted = append(s.Accounted, it.ID)
+			switch {
+			case it.State == queue.Done:
+				s.Failures, s.BackoffUntil = 0, time.Time{}
+			case o.auth:
+				if !s.AuthPaused {
+					s.AuthPaused, s.AuthReason, s.AuthSince = true, o.text, now
+					events = append(events, func() {
+						e.emit("heartbeat.paused", hb.Session, it.ID, map[string]any{"auth": true, "reason": o.text})
+					})
+				}
+			case it.State == queue.Failed:
+				s.Failures++
+				if hb.BreakerFailures > 0 && s.Failures >= hb.BreakerFailures {
+					shift := min(s.Failures-hb.BreakerFailures, 16)
+					wait := min(time.Duration(hb.BreakerBackoff)<<shift, MaxBackoff)
+					from := it.Finished
+					if from.IsZero() || from.After(now) {
+						from = now
+					}
+					s.BackoffUntil = from.Add(wait)
+					f, until := s.Failures, s.BackoffUntil
+					events = append(events, func() {
+						e.emit("heartbeat.breaker", hb.Session, it.ID, map[string]any{"failures": f, "until": until.UTC(), "error": it.Error})
+					})
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return open, err
+	}
+	for _, o := range fresh {
+		e.markBeat(ctx, o.item)
+	}
+	for _, ev := range events {
+		ev()
+	}
+	return open, nil
+}
+
+// markBeat records an action's end on the beat that queued it.
+func (e *Engine) markBeat(ctx context.Context, it queue.Item) {
+	e.db.Update(ctx, func(tx *buntdb.Tx) error {
+		var found *Beat
+		tx.DescendKeys("b:*", func(_, v string) bool {
+			var b Beat
+			if json.Unmarshal([]byte(v), &b) == nil && b.Item == it.ID {
+				found = &b
+				return false
+			}
+			return true
+		})
+		if found == nil {
+			return nil
+		}
+		found.ItemState, found.ActionCostUSD = it.State, it.CostUSD
+		return putBeat(tx, *found)
+	})
+}
