@@ -45,19 +45,21 @@ func TestEveryPackageHasAComment(t *testing.T) {
 func TestLayers(t *testing.T) {
 	const mod = "github.com/ce-platform/ce/"
 	forbidden := map[string][]string{
-		"pkg/store":      {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "github.com/rs/zerolog"},
-		"pkg/queue":      {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "github.com/rs/zerolog"},
-		"pkg/session":    {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "github.com/rs/zerolog"},
-		"pkg/eventlog":   {"pkg/cli/", "pkg/testkit/", "github.com/rs/zerolog"},
-		"pkg/pending":    {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "pkg/bridge", "github.com/rs/zerolog"},
-		"pkg/config":     {"pkg/cli/", "pkg/testkit/", "github.com/rs/zerolog"},
-		"pkg/streamjson": {"pkg/cli/", "pkg/testkit/"},
-		"cmd/ce":         {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
-		"cmd/ce-session": {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
-		"cmd/ce-queue":   {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
-		"cmd/ce-mcp":     {"pkg/testkit/"},
-		"cmd/ce-cron":    {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
-		"cmd/ce-bridge":  {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"pkg/store":        {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "github.com/rs/zerolog"},
+		"pkg/queue":        {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "github.com/rs/zerolog"},
+		"pkg/session":      {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "github.com/rs/zerolog"},
+		"pkg/eventlog":     {"pkg/cli/", "pkg/testkit/", "github.com/rs/zerolog"},
+		"pkg/pending":      {"pkg/cli/", "pkg/dispatch", "pkg/testkit/", "pkg/bridge", "github.com/rs/zerolog"},
+		"pkg/config":       {"pkg/cli/", "pkg/testkit/", "github.com/rs/zerolog"},
+		"pkg/streamjson":   {"pkg/cli/", "pkg/testkit/"},
+		"cmd/ce":           {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"cmd/ce-session":   {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"cmd/ce-queue":     {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"cmd/ce-mcp":       {"pkg/testkit/"},
+		"cmd/ce-cron":      {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"cmd/ce-heartbeat": {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"cmd/ce-vault":     {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
+		"cmd/ce-bridge":    {"pkg/testkit/", "github.com/mark3labs/mcp-go", "modernc.org/sqlite"},
 	}
 	for _, p := range list(t) {
 		rules, ok := forbidden[strings.TrimPrefix(p.ImportPath, mod)]

@@ -23,9 +23,8 @@ import (
 // this package does not link the dispatcher).
 const topicQueueChanged = "queue.changed"
 
-// sessionDir is where the heartbeat session works and its gates and
-// decision run: sessions.default_dir, else the home directory, else the
-// state directory.
+// sessionDir is where the heartbeat session works and its gates run:
+// sessions.default_dir, else the home directory, else the state directory.
 func (e *Engine) sessionDir() string {
 	if d := e.Config().Sessions.DefaultDir; d != "" {
 		if fi, err := os.Stat(d); err == nil && fi.IsDir() {

@@ -83,7 +83,9 @@ func (e *Engine) Beat(ctx context.Context, opts BeatOptions) (Beat, error) {
 		_, err := e.update(ctx, &b, func(s *State) error {
 			s.consumeTrigger(start)
 			s.LastBeat = start
-			fn(s)
+			if fn != nil {
+				fn(s)
+			}
 			return nil
 		})
 		e.emit("heartbeat.beat", hb.Session, b.Item, map[string]any{
@@ -116,7 +118,13 @@ func (e *Engine) Beat(ctx context.Context, opts BeatOptions) (Beat, error) {
 			continue
 		}
 		b.Tier, b.Outcome, b.Valve, b.Reason = TierValve, OutcomeBlocked, v.Name, v.Name+": "+v.Detail
-		return finish(func(s *State) { schedule(s, v.Until) })
+		at := v.Until
+		if at.IsZero() {
+			// Closed until a person acts (pause, auth): look again
+			// daily, not every interval; resume brings the beat back.
+			at = start.Add(Recheck)
+		}
+		return finish(func(s *State) { schedule(s, at) })
 	}
 	if it, busy := busyItem(items); busy {
 		b.Tier, b.Outcome = TierValve, OutcomeBusy
@@ -170,7 +178,9 @@ func (e *Engine) Beat(ctx context.Context, opts BeatOptions) (Beat, error) {
 		recent[i], recent[j] = recent[j], recent[i]
 	}
 	prompt := decisionPrompt(start, loc, in, b.Gates, recent, st, hb.DailyActions)
-	run := e.decide(ctx, prompt, dir)
+	// The decision runs in the state directory: no project's CLAUDE.md
+	// there to add tokens or steer it.
+	run := e.decide(ctx, prompt, e.State.Root)
 	if errors.Is(run.err, context.Canceled) && ctx.Err() != nil {
 		return b, ctx.Err()
 	}

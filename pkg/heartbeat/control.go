@@ -96,6 +96,8 @@ type ResumeOptions struct {
 // failures closed) and reports what it cleared.
 func (e *Engine) Resume(ctx context.Context, opts ResumeOptions) (State, []string, error) {
 	var cleared []string
+	now := e.now()
+	base := time.Duration(e.hb().Interval)
 	st, err := e.update(ctx, nil, func(s *State) error {
 		cleared = nil
 		if s.Paused {
@@ -111,6 +113,17 @@ func (e *Engine) Resume(ctx context.Context, opts ResumeOptions) (State, []strin
 			}
 			s.AuthPaused, s.AuthReason, s.AuthSince = false, "", time.Time{}
 			s.Failures, s.BackoffUntil = 0, time.Time{}
+		}
+		// A beat stopped by what was cleared may be a day away: bring
+		// it back to at most one interval after the last beat.
+		if len(cleared) > 0 {
+			back := s.LastBeat.Add(base)
+			if back.Before(now) {
+				back = now
+			}
+			if back.Before(s.NextBeat) {
+				s.NextBeat = back
+			}
 		}
 		return nil
 	})

@@ -10,7 +10,10 @@
 //     empty checklist and no gate fired end the beat as a no-op;
 //  2. decision: one tool-less `claude -p` with a small model, answering
 //     {"act": bool, "reason": str, "prompt": str}; a malformed answer is a
-//     no-op too;
+//     no-op too. It runs as a child in its own process group, killed at
+//     heartbeat.decision_timeout, in the state directory, with claude's own
+//     system prompt replaced by a short one, no session saved, and the
+//     environment cleaned as the runner cleans it; its cost is recorded;
 //  3. action: the prompt is queued in the heartbeat session (created on
 //     first use); its outcome is read back from the queue later, by the
 //     next beat, by status, or by serve as the queue changes, and feeds the
@@ -25,7 +28,8 @@
 //
 // Scheduling: the next beat is interval x stretch after the last one; the
 // second no-op beat in a row doubles the stretch, up to x8, and an action
-// resets it. A closed valve moves the next beat to when it opens. A trigger
+// resets it. A closed valve moves the next beat to when it opens (a day
+// later for the pauses only a person ends; resume brings it back). A trigger
 // makes the next beat come sooner: urgency "normal" at most one interval
 // after the last beat (dropping the stretch), "now" at once and past the
 // min_interval valve; "force" also passes every other valve except auth,
@@ -88,6 +92,9 @@ const (
 	// BusyRetry is how soon serve looks again after a beat found the
 	// session busy (or sooner, when the queue changes).
 	BusyRetry = time.Minute
+	// Recheck is when a beat stopped by a valve that only a person opens
+	// (the pause without an end, the auth pause) schedules the next.
+	Recheck = 24 * time.Hour
 )
 
 // Engine runs beats and answers for the heartbeat's state.

@@ -158,11 +158,11 @@ func TestValves(t *testing.T) {
 			r.set(func(s *State) {
 				s.AuthPaused, s.AuthReason, s.AuthSince = true, "Invalid API key · Please run /login", monday10
 			})
-		}, ValveAuth, "after an authentication or billing error: Invalid API key", time.Time{}},
+		}, ValveAuth, "after an authentication or billing error: Invalid API key", monday10.Add(Recheck)},
 		{"pause", func(r *rig) { r.e.Pause(r.ctx, 2*time.Hour, "", "cli") },
 			ValvePause, "pause: paused until 2026-03-02 12:00 UTC (by cli)", monday10.Add(2 * time.Hour)},
 		{"pause forever", func(r *rig) { r.e.Pause(r.ctx, 0, "holiday", "cli") },
-			ValvePause, "paused (holiday) until ce-heartbeat resume", time.Time{}},
+			ValvePause, "paused (holiday) until ce-heartbeat resume", monday10.Add(Recheck)},
 		{"active hours", func(r *rig) { r.hb().ActiveHours = "12:00-13:00" },
 			ValveActiveHours, "outside active hours 12:00-13:00 (UTC); it opens at 2026-03-02 12:00 UTC", monday10.Add(2 * time.Hour)},
 		{"active days", func(r *rig) { r.hb().ActiveDays = []string{"wed"}; r.hb().ActiveHours = "08:00-22:00" },
@@ -388,8 +388,15 @@ func TestAuthPause(t *testing.T) {
 	if _, cleared, _ := r.e.Resume(r.ctx, ResumeOptions{By: "session:x"}); len(cleared) != 0 || !r.state().AuthPaused {
 		t.Errorf("a plain resume cleared %v", cleared)
 	}
+	if s := r.state(); !s.NextBeat.Equal(r.clk.Now().Add(Recheck)) {
+		t.Errorf("while auth-paused the next beat is %s, want a day later", s.NextBeat)
+	}
+	r.clk.Add(time.Minute)
 	if _, cleared, _ := r.e.Resume(r.ctx, ResumeOptions{Safety: true, By: "cli"}); len(cleared) != 1 || cleared[0] != "auth" {
 		t.Errorf("resume cleared %v", cleared)
+	}
+	if s := r.state(); !s.NextBeat.Equal(s.LastBeat.Add(30 * time.Minute)) {
+		t.Errorf("after resume the next beat is %s, want one interval after the last beat %s", s.NextBeat, s.LastBeat)
 	}
 
 	// The action fails for billing: read back, it pauses too.

@@ -70,10 +70,14 @@ func (e *Engine) Serve(ctx context.Context, reload <-chan *config.Config) error 
 	for {
 		now := e.now()
 		st, err := e.Load(ctx)
-		if err != nil && ctx.Err() == nil {
-			e.Log.Error().Err(err).Msg("cannot read the heartbeat state")
-		}
 		due := st.dueAt(time.Duration(e.hb().Interval))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			e.Log.Error().Err(err).Msg("cannot read the heartbeat state; trying again in a minute")
+			due = now.Add(time.Minute)
+		}
 		if err == nil && !now.Before(due) && !now.Before(retryAt) {
 			b, err := e.Beat(ctx, BeatOptions{IfDue: true})
 			var busy *ErrBeating

@@ -101,9 +101,9 @@ func evalValves(in valveInput) []Valve {
 		br.Detail = "disabled (breaker_failures: 0)"
 	case st.Failures >= hb.BreakerFailures && now.Before(st.BackoffUntil):
 		br.Open, br.Until = false, st.BackoffUntil
-		br.Detail = fmt.Sprintf("tripped after %d failed actions in a row; the next action may run at %s", st.Failures, clock(st.BackoffUntil, loc))
+		br.Detail = fmt.Sprintf("tripped after %s in a row; the next action may run at %s", plural(st.Failures, "failed action"), clock(st.BackoffUntil, loc))
 	default:
-		br.Detail = fmt.Sprintf("%d failed actions in a row (it trips at %d)", st.Failures, hb.BreakerFailures)
+		br.Detail = fmt.Sprintf("%s in a row (it trips at %d)", plural(st.Failures, "failed action"), hb.BreakerFailures)
 	}
 	vs = append(vs, br)
 
@@ -287,6 +287,13 @@ func usageValve(now time.Time, threshold float64, limits []session.RateLimit, lo
 		v.Detail = "no rate-limit state seen"
 	}
 	return v
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func oneLine(s string, n int) string {

@@ -60,7 +60,7 @@ func report(env *clikit.Env, e *heartbeat.Engine, b heartbeat.Beat, err error, a
 	}
 	if b.Outcome == heartbeat.OutcomeError {
 		hint := "ce-heartbeat log shows the beats; check agent.command and heartbeat.decision_model"
-		if b.Tier == heartbeat.TierDecision && e.Config() != nil {
+		if b.Tier == heartbeat.TierDecision {
 			if st, err := e.Load(env.Ctx); err == nil && st.AuthPaused {
 				hint = "fix claude's login or billing (claude auth status), then ce-heartbeat resume"
 			}
