@@ -200,6 +200,9 @@ func sampleBin(t *testing.T) (string, []string) {
 		"CLIDOC_SAMPLE_MAIN=1",
 		"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"HOME=" + dir,
+		// Interactive shells write history on exit, possibly after the
+		// test has moved on to removing dir.
+		"HISTFILE=/dev/null",
 		"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 		"XDG_DATA_HOME=" + filepath.Join(dir, "data"),
 		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
