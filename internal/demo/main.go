@@ -85,10 +85,17 @@ func run() error {
 		fakeapi.Reply{Text: "Hello from the real claude, running in a tmux session that ce manages. I will remember this conversation.", Chunks: 6, ChunkDelay: 60 * time.Millisecond},
 		fakeapi.Reply{Text: "You asked me to say hello; this second prompt resumed the same conversation.", Chunks: 5, ChunkDelay: 60 * time.Millisecond},
 	)
+	api.Push(
+		fakeapi.Reply{ToolUse: &fakeapi.ToolUse{Name: "mcp__ce_memory__memory_save", Input: map[string]any{
+			"title": "Demo fact", "content": "ce keeps notes that every session can search.", "tags": []string{"demo"}}}},
+		fakeapi.Reply{Text: "Saved a note with the memory tool; any session can find it now."},
+	)
 	steps := [][]string{
 		{"ce-session", "new", "demo"},
 		{"ce-session", "send", "demo", "--stream", "Say hello."},
 		{"ce-session", "send", "demo", "What did I ask you before?"},
+		{"ce-session", "send", "demo", "--stream", "Remember that ce keeps notes."},
+		{"ce-memory", "search", "notes"},
 		{"ce-session", "ls"},
 		{"ce-session", "usage"},
 		{"ce-queue", "ls"},
