@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/testkit/benchbin"
 
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/dispatch"
@@ -30,31 +31,7 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		os.Exit(m.Run()) // no benchmarks asked for: nothing to build
-	}
-	dir, err := os.MkdirTemp("", "ce-bench-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := func() int {
-		defer os.RemoveAll(dir)
-		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/ce-platform/ce/cmd/ce-session",
-			"github.com/ce-platform/ce/cmd/ce-queue", "github.com/ce-platform/ce/cmd/ce-mcp",
-			"github.com/ce-platform/ce/internal/tools/instant-agent")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build: static binaries start faster
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build:", err)
-			return 1
-		}
-		os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-		return m.Run()
-	}()
-	os.Exit(code)
+	os.Exit(benchbin.Main(m, &binDir, "cmd/ce-session", "cmd/ce-queue", "cmd/ce-mcp", "internal/tools/instant-agent"))
 }
 
 // platform is one state directory with its config and environment.

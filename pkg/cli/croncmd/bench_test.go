@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/testkit/benchbin"
+
 	"github.com/ce-platform/ce/pkg/cronjob"
 	"github.com/ce-platform/ce/pkg/session"
 	"github.com/ce-platform/ce/pkg/statedir"
@@ -26,28 +27,7 @@ import (
 var benchBin string
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "ce-cron-bench-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	benchBin = dir
-	code := func() int {
-		defer os.RemoveAll(dir)
-		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/ce-platform/ce/cmd/ce-cron", "github.com/ce-platform/ce/cmd/ce-queue")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build:", err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
+	os.Exit(benchbin.Main(m, &benchBin, "cmd/ce-cron", "cmd/ce-queue", "cmd/ce-mcp"))
 }
 
 // benchState is a state directory with n jobs (none due for an hour, spread

@@ -2,7 +2,6 @@ package heartbeatcmd
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,35 +12,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/testkit/benchbin"
 )
 
 // benchBin holds ce-heartbeat, built once when benchmarks run.
 var benchBin string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "ce-heartbeat-bench-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	benchBin = dir
-	code := func() int {
-		defer os.RemoveAll(dir)
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", dir+"/", "github.com/ce-platform/ce/cmd/ce-heartbeat")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build:", err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(benchbin.Main(m, &benchBin, "cmd/ce-heartbeat")) }
 
 // benchEnv is a state directory and config for the real binary: a
 // checklist with nothing to do, so beats end at the gate.

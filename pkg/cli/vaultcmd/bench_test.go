@@ -3,7 +3,6 @@ package vaultcmd
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/testkit/benchbin"
+
 	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/vault"
 )
@@ -21,30 +22,7 @@ import (
 // benchBin holds ce-vault and ce-bridge, built once when benchmarks run.
 var benchBin string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		os.Exit(m.Run())
-	}
-	dir, err := os.MkdirTemp("", "ce-vault-bench-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	benchBin = dir
-	code := func() int {
-		defer os.RemoveAll(dir)
-		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/ce-platform/ce/cmd/ce-vault", "github.com/ce-platform/ce/cmd/ce-bridge")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build:", err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(benchbin.Main(m, &benchBin, "cmd/ce-vault", "cmd/ce-bridge")) }
 
 // benchVault is a state directory with a vault of n secrets, made in this
 // process with a cheap scrypt work factor so that the agent unlocks fast;
