@@ -46,9 +46,12 @@ var files = clidoc.Section{
 }
 
 // Generate returns every generated file keyed by its path in the
-// repository.
-func Generate() (map[string][]byte, error) {
-	out := map[string][]byte{}
+// repository whose root is root (ce-config(5) is made from a file there).
+func Generate(root string) (map[string][]byte, error) {
+	out, err := pages(root)
+	if err != nil {
+		return nil, err
+	}
 	names := []string{}
 	for _, a := range Apps() {
 		names = append(names, a.Name)
@@ -66,7 +69,7 @@ func Generate() (map[string][]byte, error) {
 		}
 		fs, err := clidoc.Files(k, clidoc.ManOptions{
 			Section: 1, Date: Date, Source: "ce", Manual: "ce manual",
-			SeeAlso: append(see, "tmux(1)", "claude(1)"),
+			SeeAlso: append(see, "ce(7)", "ce-config(5)", "tmux(1)", "claude(1)"),
 			Extra:   []clidoc.Section{exitStatus, files},
 		})
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 func main() {
 	root := flag.String("root", ".", "repository root")
 	flag.Parse()
-	files, err := docs.Generate()
+	files, err := docs.Generate(*root)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "gendocs: %v\n", err)
 		os.Exit(1)

@@ -239,13 +239,21 @@ func (w *roffWriter) text(s, sep string, first bool, extra ...string) {
 				w.filled(l)
 			}
 		case literal:
-			w.macro("RS", "4")
+			// Inside a .TP body an .RS right after .IP would leave the .IP
+			// empty (mandoc warns) and undo the body's indent: the body's
+			// own indent sets the example apart there.
+			nested := sep == "IP" && (i > 0 || !first)
+			if !nested {
+				w.macro("RS", "4")
+			}
 			w.macro("nf")
 			for _, l := range b.lines {
 				w.line(esc(l))
 			}
 			w.macro("fi")
-			w.macro("RE")
+			if !nested {
+				w.macro("RE")
+			}
 		case bullets:
 			for j, item := range b.lines {
 				if j > 0 {

@@ -1,5 +1,6 @@
-// Package cecmd is the ce command, the platform's front door: version,
-// doctor, and git-style dispatch ("ce session ls" runs "ce-session ls").
+// Package cecmd is the ce command, the platform's front door: up, down,
+// status and logs (around pkg/supervisor), version, doctor, and git-style
+// dispatch ("ce session ls" runs "ce-session ls").
 // cmd/ce is a one-line main around Main.
 package cecmd
 
@@ -23,6 +24,10 @@ import (
 type CLI struct {
 	clikit.Globals
 
+	Up         UpCmd         `cmd:"" help:"Start the platform: the broker, then the enabled daemons, restarted when they die."`
+	Down       DownCmd       `cmd:"" help:"Stop the platform started by ce up."`
+	Status     StatusCmd     `cmd:"" help:"Show each piece of the platform: pid, uptime, restarts, health, last error."`
+	Logs       LogsCmd       `cmd:"" help:"Print a piece's log; -f follows it."`
 	Version    VersionCmd    `cmd:"" help:"Print the version of ce."`
 	Doctor     DoctorCmd     `cmd:"" help:"Check the installation and print a remedy for each problem."`
 	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
@@ -56,7 +61,7 @@ func Main(args []string) int {
 
 func builtin(name string) bool {
 	switch name {
-	case "version", "doctor", "completion", "help":
+	case "up", "down", "status", "logs", "version", "doctor", "completion", "help":
 		return true
 	}
 	return false

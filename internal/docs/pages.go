@@ -1,0 +1,217 @@
+package docs
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ce-platform/ce/pkg/clidoc"
+)
+
+// ExampleConfig is the path of the example configuration, relative to the
+// repository root; ce-config(5) is generated from its keys and comments so
+// that the page cannot drift from the file pkg/config tests against.
+const ExampleConfig = "config.example.yaml"
+
+// overviewPage returns ce(7): how the pieces of the platform fit together.
+// The command list comes from the kong models.
+func overviewPage() ([]byte, error) {
+	var cmds []clidoc.Item
+	for _, a := range Apps() {
+		cmds = append(cmds, clidoc.Item{Term: a.Name + "(1)", Text: firstLine(a.Description)})
+	}
+	p := clidoc.Page{
+		Name: "ce", Summary: "a platform that runs claude sessions in tmux, queued, scheduled and extended",
+		Section: 7, Date: Date, Source: "ce", Manual: "ce manual",
+		Sections: []clidoc.Section{
+			{Title: "Description", Body: `ce runs the claude CLI as long-lived, named sessions inside ce's own tmux server. Prompts are queued durably and run one at a time per session; cron jobs, a heartbeat agent and other sessions can queue prompts too. Tools reach each run as MCP servers, one per enabled extension.
+
+Every command works on its own from a shell, a pipeline, system cron or a systemd timer. The daemons make things faster and push events in real time; none is required for correctness: each daemon's tick subcommand does one round of its work and exits.
+
+ce up starts the broker and the enabled daemons, restarts a daemon that dies, and runs in the foreground (for systemd) or detached; ce down stops them gracefully and leaves tmux runs running.`},
+			{Title: "Commands", Body: "ce X ARGS runs ce-X ARGS from PATH, git style.", Items: cmds},
+			{Title: "Conventions", Body: `Every command takes --state-dir (CE_STATE_DIR) and --config (CE_CONFIG); --json wherever something is listed or shown (one JSON object, or NDJSON for streams), human tables otherwise. Data goes to stdout, diagnostics to stderr; every error says what was wrong and what to do.`},
+			{Title: "State directory", Body: `$XDG_STATE_HOME/ce (~/.local/state/ce) unless --state-dir or CE_STATE_DIR says otherwise; mode 0700, files 0600.
+
+    bridge.sock            broker socket (0600; peer uid checked)
+    tmux.sock              ce's tmux server: one session ce-NAME per session
+    locks/                 lock files, one per store and per session
+    sessions.db            session records
+    queue.db               queue items: queued, running, done, failed, cancelled
+    pending.db             pending questions and approvals
+    cron.db, heartbeat.db  jobs, runs, valve state
+    vault/                 age recipient, encrypted identity, secrets.db
+    memory/                notes as Markdown files, plus index.db (derived)
+    runs/SESSION/RUN/      prompt, argv, mcp.json, system prompt, stream.jsonl, stderr, exit
+    events.jsonl           the structured event log, rotated
+    logs/                  one log file per daemon
+
+Stores are opened briefly under an exclusive lock and closed again, so any number of commands may run at once.`},
+			{Title: "How a prompt runs", Body: `- ce-session send (or cron, the heartbeat, another session) pushes an item into queue.db and wakes the worker through the broker.
+- The worker takes the next item of a session that has none running, writes a run directory and starts the run inside the session's tmux session. ce's runner there executes claude -p with stream-json output and a generated --mcp-config, appends each event to stream.jsonl, publishes it on the broker and writes the exit file last.
+- A warm session keeps its claude process alive between prompts (sessions.keep_warm in ce-config(5)).
+- Followers (ce-session send, ce-session tail -f) get events from the broker in real time, or tail stream.jsonl without one.
+- The final result closes the item with its cost, tokens and duration.
+
+tmux keeps runs alive when any ce process dies. At start the worker finishes runs that wrote their exit file, follows runs still alive, and fails (then retries, queue.retries) runs whose tmux session died.`},
+			{Title: "The broker", Body: `ce-bridge serve listens on bridge.sock and speaks newline-delimited JSON-RPC 2.0. Processes provide methods, call methods others provide (with a deadline), and publish and subscribe to topics such as session.*. A call to a method nobody provides fails at once, naming the command that should be running. The broker keeps no durable state: restarting it loses nothing.`},
+			{Title: "MCP injection and extensions", Body: `Before each run the worker writes mcp.json with one server per enabled extension (ce_ask, ce_sessions, ce_memory, ce_vault, ce_cron, ce_heartbeat...), each ce-mcp serve EXT with CE_SESSION, CE_STATE_DIR and CE_BRIDGE_SOCKET in its environment, plus the servers of mcp.servers. A template's mcp allowlist is fail-closed. mcp.gateway folds each server's tools into one tool with an action argument.
+
+An extension is a piece listed in enabled. Disabling one removes its MCP server, its daemon and its prompt fragment, and nothing else breaks. A third-party extension is an executable ce-ext-NAME on PATH that describes itself as JSON when run as ce-ext-NAME manifest (its daemon command, its MCP command, its tools, a system prompt fragment): enabling NAME makes ce up run its daemon and the worker inject its MCP server.`},
+			exitStatus,
+			{Title: "Environment", Items: []clidoc.Item{
+				{Term: "CE_STATE_DIR", Text: "The state directory, as --state-dir."},
+				{Term: "CE_CONFIG", Text: "The configuration file, as --config; it must exist."},
+				{Term: "CE_BRIDGE_SOCKET", Text: "The broker socket; default bridge.sock in the state directory."},
+				{Term: "CE_SESSION", Text: "Set for the MCP servers of a run: the session they serve."},
+				{Term: "XDG_CONFIG_HOME, XDG_STATE_HOME", Text: "Where the configuration and the state directory are by default."},
+			}},
+			{Title: "Files", Items: slices.Concat(files.Items, []clidoc.Item{
+				{Term: "/usr/share/doc/ce/config.example.yaml", Text: "The example configuration, when installed from the Debian package."},
+				{Term: "/usr/lib/systemd/user/ce.service", Text: "Runs ce up for one user; timers for the tick subcommands sit beside it, and a system unit running as the user ce in /usr/lib/systemd/system."},
+			})},
+		},
+		SeeAlso: append(manRefs(), "ce-config(5)", "tmux(1)", "claude(1)", "systemd.service(5)"),
+	}
+	var b bytes.Buffer
+	err := clidoc.WritePage(&b, p)
+	return b.Bytes(), err
+}
+
+// configPage returns ce-config(5) from the example configuration's text.
+func configPage(example []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(example, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", ExampleConfig, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: not a mapping", ExampleConfig)
+	}
+	top := doc.Content[0]
+	header := doc.HeadComment
+	if header == "" {
+		header = top.HeadComment
+	}
+	// The header's first paragraph speaks of the example file itself.
+	if _, rest, ok := strings.Cut(commentText(header), "\n\n"); ok {
+		header = rest
+	} else {
+		header = ""
+	}
+	var keys []clidoc.Item
+	if err := keyItems(&keys, "", top); err != nil {
+		return nil, err
+	}
+	p := clidoc.Page{
+		Name: "ce-config", Summary: "the ce configuration file", Section: 5,
+		Date: Date, Source: "ce", Manual: "ce manual",
+		Sections: []clidoc.Section{
+			{Title: "Synopsis", Body: "$XDG_CONFIG_HOME/ce/config.yaml"},
+			{Title: "Description", Body: "The configuration of every ce command, in YAML.\n\n" + header},
+			{Title: "Keys", Body: "Each key with its default value. Sections are mappings; a key below one is written here with its section, e.g. agent.command is command: in agent:.", Items: keys},
+			{Title: "Reloading", Body: "ce reload (SIGHUP to ce up) re-reads and validates the file; an invalid file is rejected with its error and the old configuration kept."},
+			{Title: "Files", Items: []clidoc.Item{
+				{Term: "$XDG_CONFIG_HOME/ce/config.yaml", Text: "The configuration (~/.config/ce/config.yaml when XDG_CONFIG_HOME is unset)."},
+				{Term: "/usr/share/doc/ce/config.example.yaml", Text: "Every key with its default and a comment, as on this page."},
+			}},
+		},
+		SeeAlso: []string{"ce(7)", "ce(1)", "ce-session(1)", "ce-heartbeat(1)", "ce-cron(1)", "ce-vault(1)"},
+	}
+	var b bytes.Buffer
+	err := clidoc.WritePage(&b, p)
+	return b.Bytes(), err
+}
+
+// keyItems appends one item per key of m: sections (non-empty mappings)
+// get their comment, then their keys; other keys their default and comment.
+func keyItems(items *[]clidoc.Item, prefix string, m *yaml.Node) error {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		name := prefix + k.Value
+		text := commentText(k.HeadComment)
+		if text == "" {
+			return fmt.Errorf("%s: key %s has no comment", ExampleConfig, name)
+		}
+		if v.Kind == yaml.MappingNode && len(v.Content) > 0 {
+			*items = append(*items, clidoc.Item{Term: name, Text: text})
+			if err := keyItems(items, name+".", v); err != nil {
+				return err
+			}
+			continue
+		}
+		def, err := flowValue(v)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", ExampleConfig, name, err)
+		}
+		*items = append(*items, clidoc.Item{Term: name + ": " + def, Text: text})
+	}
+	return nil
+}
+
+// flowValue renders a default value on one line, as YAML.
+func flowValue(v *yaml.Node) (string, error) {
+	c := *v
+	c.HeadComment, c.LineComment, c.FootComment = "", "", ""
+	if c.Kind == yaml.SequenceNode || c.Kind == yaml.MappingNode {
+		c.Style = yaml.FlowStyle
+	}
+	b, err := yaml.Marshal(&c)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// commentText strips the '#' of each comment line. An indented example
+// inside a comment becomes its own paragraph, so the page keeps it line
+// for line.
+func commentText(c string) string {
+	var out []string
+	prevIndented := false
+	for _, l := range strings.Split(c, "\n") {
+		l = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(l), "#"), " ")
+		indented := strings.HasPrefix(l, " ")
+		if l != "" && len(out) > 0 && out[len(out)-1] != "" && indented != prevIndented {
+			out = append(out, "")
+		}
+		out = append(out, l)
+		prevIndented = indented
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func manRefs() []string {
+	var refs []string
+	for _, a := range Apps() {
+		refs = append(refs, a.Name+"(1)")
+	}
+	return refs
+}
+
+// pages returns ce(7) and ce-config(5) keyed by their path in the
+// repository.
+func pages(root string) (map[string][]byte, error) {
+	example, err := os.ReadFile(filepath.Join(root, ExampleConfig))
+	if err != nil {
+		return nil, err
+	}
+	overview, err := overviewPage()
+	if err != nil {
+		return nil, err
+	}
+	config, err := configPage(example)
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"man/ce.7": overview, "man/ce-config.5": config}, nil
+}

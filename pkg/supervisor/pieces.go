@@ -1,0 +1,76 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/ce-platform/ce/pkg/bridge"
+	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/statedir"
+)
+
+// PassphraseEnv names the file the vault agent reads its passphrase from.
+// ce up starts the agent only when vault is enabled and this is set: an
+// agent without a passphrase source would wait on a terminal it has not got.
+const PassphraseEnv = "CE_VAULT_PASSPHRASE_FILE"
+
+// Platform lists the pieces ce up runs for cfg, in start order: the broker
+// (ready when it answers bridge.health), the queue worker, then cron,
+// heartbeat and the vault agent when enabled. skipped says why an enabled
+// piece is left out. getenv is os.Getenv outside tests.
+func Platform(cfg *config.Config, st *statedir.Dir, getenv func(string) string) (pieces []Piece, skipped []string, err error) {
+	add := func(name string, args ...string) error {
+		path, err := Find("ce-" + name)
+		if err != nil {
+			return err
+		}
+		pieces = append(pieces, Piece{Name: name, Path: path, Args: args})
+		return nil
+	}
+	if err := add("bridge", "serve"); err != nil {
+		return nil, nil, err
+	}
+	sock := bridge.Socket(st)
+	pieces[0].Ready = func(ctx context.Context) error {
+		c := bridge.Dial(sock)
+		defer c.Close()
+		return c.Call(ctx, "bridge.health", nil, nil)
+	}
+	if err := add("queue", "serve"); err != nil {
+		return nil, nil, err
+	}
+	for _, name := range []string{"cron", "heartbeat"} {
+		if cfg.Enabled.Has(name) {
+			if err := add(name, "serve"); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if cfg.Enabled.Has("vault") {
+		if getenv(PassphraseEnv) == "" {
+			skipped = append(skipped, "vault: the agent needs "+PassphraseEnv+"; ce-vault asks for the passphrase itself without it")
+		} else if err := add("vault", "serve"); err != nil {
+			return nil, nil, err
+		}
+	}
+	return pieces, skipped, nil
+}
+
+// Find locates a ce command: beside the running executable first, so that
+// an installation uses its own binaries, then on PATH.
+func Find(name string) (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s is neither beside %s nor on PATH", name, os.Args[0])
+	}
+	return p, nil
+}
