@@ -3,12 +3,16 @@ package cecmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/bridge"
+	"github.com/ce-platform/ce/pkg/supervisor"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/config"
@@ -50,6 +54,9 @@ func (c *DoctorCmd) Run(env *clikit.Env) error {
 	add(checkClaude(ctx, cfg.Agent.Command))
 	add(checkTmux(ctx))
 	add(checkState(env.Globals.StateDir))
+	for _, ch := range checkPlatform(ctx, env.Globals.StateDir) {
+		add(ch)
+	}
 
 	failed := false
 	for _, ch := range checks {
@@ -174,4 +181,52 @@ func checkState(flag string) Check {
 	ch.OK = true
 	ch.Detail = root + " (0700)"
 	return ch
+}
+
+// checkPlatform reports the broker and each daemon ce up runs. Nothing is
+// wrong when ce up is not running: every command works without it.
+func checkPlatform(ctx context.Context, flag string) []Check {
+	root, err := statedir.Resolve(flag)
+	if err != nil {
+		return nil
+	}
+	st := &statedir.Dir{Root: root}
+	var out []Check
+	sock := bridge.Socket(st)
+	bc := bridge.Dial(sock)
+	defer bc.Close()
+	var h map[string]any
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err = bc.Call(cctx, "bridge.health", nil, &h)
+	cancel()
+	switch {
+	case err == nil:
+		out = append(out, Check{Name: "broker", OK: true, Detail: "answers on " + sock})
+	case errors.Is(err, bridge.ErrNoBroker):
+		if _, serr := os.Stat(sock); serr == nil {
+			out = append(out, Check{Name: "broker", Detail: "a stale socket " + sock + " is left and nothing answers on it",
+				Remedy: "start it with ce up (or ce-bridge serve), which replaces the stale socket"})
+		} else {
+			out = append(out, Check{Name: "broker", OK: true, Detail: "not running (optional: ce up starts it)"})
+		}
+	default:
+		out = append(out, Check{Name: "broker", Detail: err.Error(), Remedy: "ce down && ce up, or restart ce-bridge serve"})
+	}
+	status, err := supervisor.ReadStatus(supervisor.StatusFile(st))
+	if err != nil || status.State == supervisor.StateStopped || !supervisor.Alive(status.PID) {
+		out = append(out, Check{Name: "daemons", OK: true, Detail: "ce up is not running (optional)"})
+		return out
+	}
+	for _, p := range status.Pieces {
+		ch := Check{Name: p.Name, OK: p.State == supervisor.StateRunning && supervisor.Alive(p.PID)}
+		ch.Detail = fmt.Sprintf("%s, pid %d, %d restarts", p.State, p.PID, p.Restarts)
+		if !ch.OK {
+			if p.LastError != "" {
+				ch.Detail += ": " + p.LastError
+			}
+			ch.Remedy = "ce logs " + p.Name + " shows why; ce down && ce up restarts it"
+		}
+		out = append(out, ch)
+	}
+	return out
 }
