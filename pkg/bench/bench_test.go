@@ -9,11 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/supervisor"
 	"github.com/ce-platform/ce/pkg/testkit/benchbin"
 
 	"github.com/ce-platform/ce/pkg/config"
@@ -31,7 +33,7 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	os.Exit(benchbin.Main(m, &binDir, "cmd/ce-session", "cmd/ce-queue", "cmd/ce-mcp", "internal/tools/instant-agent"))
+	os.Exit(benchbin.Main(m, &binDir, "cmd/ce", "cmd/ce-session", "cmd/ce-queue", "cmd/ce-mcp", "cmd/ce-bridge", "cmd/ce-cron", "cmd/ce-heartbeat", "internal/tools/instant-agent"))
 }
 
 // platform is one state directory with its config and environment.
@@ -278,4 +280,78 @@ func BenchmarkThroughput(b *testing.B) {
 	el := time.Since(start)
 	b.ReportMetric(float64(prompts)/el.Seconds(), "prompts/s")
 	b.ReportMetric(prompts, "completed")
+}
+
+// BenchmarkUp: ce up until every piece is healthy, then the platform's
+// idle footprint: RSS of the supervisor and its pieces, and their CPU over
+// two idle seconds.
+func BenchmarkUp(b *testing.B) {
+	p := newPlatform(b, instantConfig("10m")+"enabled: [ask, sessions, cron, heartbeat]\n")
+	st, _ := statedir.Open(p.state)
+	start := time.Now()
+	up := p.start("ce", "up")
+	var pids []int
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		s, err := supervisor.ReadStatus(supervisor.StatusFile(st))
+		if err == nil && s.State == supervisor.StateRunning {
+			pids = pids[:0]
+			ready := true
+			for _, pc := range s.Pieces {
+				ready = ready && pc.State == supervisor.StateRunning && pc.PID > 0
+				pids = append(pids, pc.PID)
+			}
+			if ready && len(s.Pieces) > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("ce up not healthy after 20s: %v", err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(ms(time.Since(start)), "healthy-ms")
+	pids = append(pids, up.Process.Pid)
+	time.Sleep(time.Second) // let start-up work settle
+	rss := 0.0
+	for _, pid := range pids {
+		rss += procRSSMB(pid)
+	}
+	b.ReportMetric(rss, "rss-MB")
+	cpu0 := procCPU(pids)
+	time.Sleep(2 * time.Second)
+	b.ReportMetric(float64(procCPU(pids)-cpu0)/2/100*100, "idle-cpu-%")
+}
+
+// procRSSMB reads VmRSS of a process in MB.
+func procRSSMB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// procCPU sums utime+stime (clock ticks, 100 per second) of processes.
+func procCPU(pids []int) int64 {
+	var total int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			k, _ := strconv.ParseInt(f[12], 10, 64)
+			total += u + k
+		}
+	}
+	return total
 }
