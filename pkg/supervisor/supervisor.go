@@ -29,6 +29,8 @@ const (
 	StateBackoff  = "backoff"
 	StateFailed   = "failed"
 	StateStopped  = "stopped"
+	// StateDisabled marks a piece a reload turned off.
+	StateDisabled = "disabled"
 )
 
 // Piece is one child to keep running.
@@ -105,9 +107,21 @@ type Supervisor struct {
 	LogDir     string                        // children's stdio go to LogDir/<name>.out
 	StatusFile string                        // "" writes no status
 	Logf       func(format string, a ...any) // events worth a line in the log
+	// Reload, when it delivers, carries the pieces of a re-read config:
+	// pieces no longer listed are stopped, new ones started, and the
+	// others get SIGHUP to apply what they can.
+	Reload <-chan []Piece
 
 	mu     sync.Mutex
 	status Status
+}
+
+// slot is a supervised piece.
+type slot struct {
+	piece  Piece
+	index  int // in status.Pieces
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 func (s *Supervisor) logf(format string, a ...any) {
@@ -129,24 +143,26 @@ func (s *Supervisor) Run(ctx context.Context) error {
 	s.mu.Unlock()
 
 	// Each piece gets its own context, so shutdown can go in reverse order.
-	cancels := make([]context.CancelFunc, len(s.Pieces))
-	dones := make([]chan struct{}, len(s.Pieces))
+	var order []*slot
 	stopAll := func() {
-		for i := len(s.Pieces) - 1; i >= 0; i-- {
-			if cancels[i] != nil {
-				cancels[i]()
-				<-dones[i]
-			}
+		for i := len(order) - 1; i >= 0; i-- {
+			order[i].cancel()
+			<-order[i].done
 		}
 		s.update(-1, func(st *Status, _ *PieceStatus) { st.State = StateStopped })
 	}
-	for i, p := range s.Pieces {
+	start := func(sl *slot) {
 		pctx, cancel := context.WithCancel(context.Background())
-		cancels[i], dones[i] = cancel, make(chan struct{})
+		sl.cancel, sl.done = cancel, make(chan struct{})
 		go func() {
-			defer close(dones[i])
-			s.supervise(pctx, i, p)
+			defer close(sl.done)
+			s.supervise(pctx, sl.index, sl.piece)
 		}()
+	}
+	for i, p := range s.Pieces {
+		sl := &slot{piece: p, index: i}
+		order = append(order, sl)
+		start(sl)
 		if p.Ready != nil {
 			if err := s.waitReady(ctx, i, p); err != nil {
 				stopAll()
@@ -155,9 +171,60 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 	}
 	s.update(-1, func(st *Status, _ *PieceStatus) { st.State = StateRunning })
-	<-ctx.Done()
-	stopAll()
-	return nil
+	for {
+		select {
+		case <-ctx.Done():
+			stopAll()
+			return nil
+		case pieces := <-s.Reload:
+			order = s.reload(order, pieces, start)
+		}
+	}
+}
+
+// reload applies a new list of pieces to the running ones and returns the
+// new running order.
+func (s *Supervisor) reload(order []*slot, pieces []Piece, start func(*slot)) []*slot {
+	want := map[string]Piece{}
+	for _, p := range pieces {
+		want[p.Name] = p
+	}
+	var kept []*slot
+	have := map[string]bool{}
+	for i := len(order) - 1; i >= 0; i-- {
+		sl := order[i]
+		if _, ok := want[sl.piece.Name]; ok {
+			have[sl.piece.Name] = true
+			continue
+		}
+		s.logf("%s: no longer enabled; stopping it", sl.piece.Name)
+		sl.cancel()
+		<-sl.done
+		s.update(sl.index, func(_ *Status, ps *PieceStatus) { ps.State = StateDisabled })
+	}
+	for _, sl := range order {
+		if have[sl.piece.Name] {
+			kept = append(kept, sl)
+			if pid := s.piece(sl.index).PID; pid > 0 {
+				syscall.Kill(pid, syscall.SIGHUP)
+			}
+		}
+	}
+	for _, p := range pieces {
+		if have[p.Name] {
+			continue
+		}
+		s.mu.Lock()
+		s.status.Pieces = append(s.status.Pieces, PieceStatus{Name: p.Name, Command: append([]string{p.Path}, p.Args...), State: StateStarting})
+		idx := len(s.status.Pieces) - 1
+		s.writeLocked()
+		s.mu.Unlock()
+		s.logf("%s: newly enabled; starting it", p.Name)
+		sl := &slot{piece: p, index: idx}
+		start(sl)
+		kept = append(kept, sl)
+	}
+	return kept
 }
 
 func (s *Supervisor) waitReady(ctx context.Context, i int, p Piece) error {

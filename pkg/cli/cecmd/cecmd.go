@@ -26,6 +26,7 @@ type CLI struct {
 
 	Up         UpCmd         `cmd:"" help:"Start the platform: the broker, then the enabled daemons, restarted when they die."`
 	Down       DownCmd       `cmd:"" help:"Stop the platform started by ce up."`
+	Reload     ReloadCmd     `cmd:"" help:"Make ce up re-read its configuration (SIGHUP)."`
 	Status     StatusCmd     `cmd:"" help:"Show each piece of the platform: pid, uptime, restarts, health, last error."`
 	Logs       LogsCmd       `cmd:"" help:"Print a piece's log; -f follows it."`
 	Version    VersionCmd    `cmd:"" help:"Print the version of ce."`
@@ -61,7 +62,7 @@ func Main(args []string) int {
 
 func builtin(name string) bool {
 	switch name {
-	case "up", "down", "status", "logs", "version", "doctor", "completion", "help":
+	case "up", "down", "status", "logs", "reload", "version", "doctor", "completion", "help":
 		return true
 	}
 	return false

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/config"
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
@@ -65,13 +68,45 @@ func (c *UpCmd) Run(env *clikit.Env) error {
 	for _, s := range skipped {
 		log.Warn().Msg("skipped " + s)
 	}
+	reload := make(chan []supervisor.Piece, 1)
 	sup := &supervisor.Supervisor{
 		Pieces:     pieces,
 		Policy:     supervisor.DefaultPolicy,
 		LogDir:     filepath.Dir(st.LogFile("ce")),
 		StatusFile: supervisor.StatusFile(st),
 		Logf:       func(format string, a ...any) { log.Warn().Msg(fmt.Sprintf(format, a...)) },
+		Reload:     reload,
 	}
+	// SIGHUP (ce reload) re-reads the config; an invalid one is refused and
+	// the running one kept.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-env.Ctx.Done():
+				return
+			case <-hup:
+			}
+			path, explicit := config.Path(env.Globals.Config)
+			fresh, err := config.Load(path, explicit)
+			if err != nil {
+				log.Error().Err(err).Msg("reload refused; keeping the running config")
+				continue
+			}
+			next, skipped, err := supervisor.Platform(fresh, st, os.Getenv)
+			if err != nil {
+				log.Error().Err(err).Msg("reload refused; keeping the running config")
+				continue
+			}
+			for _, s := range skipped {
+				log.Warn().Msg("skipped " + s)
+			}
+			log.Info().Int("pieces", len(next)).Msg("reloading")
+			reload <- next
+		}
+	}()
 	began := time.Now()
 	go func() {
 		for {
@@ -184,6 +219,9 @@ func check(ctx context.Context, st *statedir.Dir, s *supervisor.Status) report {
 		r.PID, r.Started = s.PID, s.Started
 	}
 	for _, p := range s.Pieces {
+		if p.State == supervisor.StateDisabled {
+			continue // turned off by a reload
+		}
 		pr := pieceReport{PieceStatus: p}
 		if r.Running && p.State == supervisor.StateRunning && supervisor.Alive(p.PID) {
 			pr.Healthy = true

@@ -4,13 +4,18 @@
 package queuecmd
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/config"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/clidoc"
@@ -224,7 +229,10 @@ func (c *RetryCmd) Run(env *clikit.Env) error {
 // ServeCmd runs the worker.
 type ServeCmd struct{}
 
-// Run serves until SIGINT or SIGTERM.
+// Run serves until SIGINT or SIGTERM. SIGHUP re-reads the configuration:
+// a valid one restarts the serving loop with it (runs in flight go on in
+// tmux and are picked up again at once); an invalid one is refused and
+// logged, and the worker goes on as it was.
 func (c *ServeCmd) Run(env *clikit.Env) error {
 	d, err := open(env)
 	if err != nil {
@@ -235,16 +243,54 @@ func (c *ServeCmd) Run(env *clikit.Env) error {
 		return err
 	}
 	defer closeLog()
-	d.Log = log
-	err = d.Serve(env.Ctx)
-	var wr *dispatch.ErrWorkerRunning
-	if errors.As(err, &wr) {
-		return clikit.Fail("stop it first, or use ce-queue tick", "%v", err)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		d.Log = log
+		ctx, cancel := context.WithCancel(env.Ctx)
+		next := make(chan *config.Config, 1)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+				}
+				path, explicit := config.Path(env.Globals.Config)
+				cfg, err := config.Load(path, explicit)
+				if err != nil {
+					log.Error().Err(err).Msg("reload refused; keeping the running config")
+					continue
+				}
+				log.Info().Str("config", cfg.Source()).Msg("reloading the configuration")
+				next <- cfg
+				cancel()
+				return
+			}
+		}()
+		err = d.Serve(ctx)
+		cancel()
+		var wr *dispatch.ErrWorkerRunning
+		if errors.As(err, &wr) {
+			return clikit.Fail("stop it first, or use ce-queue tick", "%v", err)
+		}
+		if err != nil {
+			log.Error().Err(err).Msg("worker stopped")
+			return err
+		}
+		if env.Ctx.Err() != nil {
+			return nil
+		}
+		select {
+		case cfg := <-next:
+			if d, err = dispatch.New(d.State, cfg, cfg.Source(), log); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
 	}
-	if err != nil {
-		log.Error().Err(err).Msg("worker stopped")
-	}
-	return err
 }
 
 // TickCmd does one round.
