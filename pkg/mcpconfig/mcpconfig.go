@@ -25,6 +25,7 @@ import (
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/ext"
 	_ "github.com/ce-platform/ce/pkg/ext/builtin" // every run sees every built-in extension
+	"github.com/ce-platform/ce/pkg/extmanifest"
 	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/template"
 )
@@ -99,7 +100,32 @@ func Build(in Input) (Output, error) {
 	for _, name := range in.Config.Enabled {
 		e, ok := ext.Lookup(name)
 		if !ok {
-			out.Skipped = append(out.Skipped, fmt.Sprintf("unknown extension %q in enabled (known: %s)", name, strings.Join(ext.Names(), ", ")))
+			// A third-party extension: ce-ext-NAME on PATH.
+			m, err := extmanifest.Load(context.Background(), name)
+			if err != nil {
+				if errors.Is(err, extmanifest.ErrNotFound) {
+					out.Skipped = append(out.Skipped, fmt.Sprintf("unknown extension %q in enabled (built in: %s; or install %s%s on PATH)", name, strings.Join(ext.Names(), ", "), extmanifest.Prefix, name))
+				} else {
+					out.Skipped = append(out.Skipped, fmt.Sprintf("extension %q: %v", name, err))
+				}
+				continue
+			}
+			if len(m.MCP) == 0 {
+				continue
+			}
+			server := ext.ServerPrefix + name
+			if !in.Template.AllowsServer(server) {
+				out.Skipped = append(out.Skipped, server+": "+notAllowed(in.Template))
+				continue
+			}
+			env := map[string]string{EnvSession: in.Session}
+			if in.State != nil {
+				env[EnvStateDir], env[EnvBridgeSocket] = in.State.Root, in.State.BridgeSocket()
+			}
+			file.MCPServers[server] = Server{Command: m.MCP[0], Args: append([]string{}, m.MCP[1:]...), Env: env, Timeout: m.TimeoutMS}
+			if p := strings.TrimSpace(m.Prompt); p != "" {
+				prompts = append(prompts, p)
+			}
 			continue
 		}
 		if len(e.Tools) == 0 {

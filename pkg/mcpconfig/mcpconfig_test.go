@@ -99,7 +99,7 @@ func TestBuild(t *testing.T) {
 	if out.SystemPrompt != "Wait for people.\n\nThe ce_echo tools echo text." {
 		t.Errorf("system prompt %q", out.SystemPrompt)
 	}
-	if len(out.Skipped) != 1 || !strings.HasPrefix(out.Skipped[0], `unknown extension "nosuch" in enabled (known: `) {
+	if len(out.Skipped) != 1 || !strings.HasPrefix(out.Skipped[0], `unknown extension "nosuch" in enabled (built in: `) {
 		t.Errorf("skipped %q", out.Skipped)
 	}
 	for i := range 20 {

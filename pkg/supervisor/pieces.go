@@ -9,6 +9,7 @@ import (
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/extmanifest"
 	"github.com/ce-platform/ce/pkg/statedir"
 )
 
@@ -47,6 +48,21 @@ func Platform(cfg *config.Config, st *statedir.Dir, getenv func(string) string) 
 			if err := add(name, "serve"); err != nil {
 				return nil, nil, err
 			}
+		}
+	}
+	// Third-party extensions with a daemon: ce-ext-NAME on PATH.
+	for _, name := range cfg.Enabled {
+		switch name {
+		case "ask", "sessions", "vault", "memory", "cron", "heartbeat", "agents", "telegram", "echo":
+			continue
+		}
+		m, err := extmanifest.Load(context.Background(), name)
+		if err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		if len(m.Daemon) > 0 {
+			pieces = append(pieces, Piece{Name: name, Path: m.Daemon[0], Args: m.Daemon[1:]})
 		}
 	}
 	if cfg.Enabled.Has("vault") {

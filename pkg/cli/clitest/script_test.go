@@ -3,6 +3,7 @@ package clitest
 import (
 	"encoding/json"
 	"fmt"
+	hello "github.com/ce-platform/ce/contrib/ext-hello"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,14 +31,15 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"ce":         func() { os.Exit(cecmd.Main(os.Args[1:])) },
-		"ce-session": func() { os.Exit(sessioncmd.Main(os.Args[1:])) },
-		"ce-queue":   func() { os.Exit(queuecmd.Main(os.Args[1:])) },
-		"ce-bridge":  func() { os.Exit(bridgecmd.Main(os.Args[1:])) },
-		"ce-mcp":     func() { os.Exit(mcpcmd.Main(os.Args[1:])) },
-		"ce-memory":  func() { os.Exit(memorycmd.Main(os.Args[1:])) },
-		"ce-vault":   func() { os.Exit(vaultcmd.Main(os.Args[1:])) },
-		"ce-cron":    func() { os.Exit(croncmd.Main(os.Args[1:])) },
+		"ce":           func() { os.Exit(cecmd.Main(os.Args[1:])) },
+		"ce-session":   func() { os.Exit(sessioncmd.Main(os.Args[1:])) },
+		"ce-queue":     func() { os.Exit(queuecmd.Main(os.Args[1:])) },
+		"ce-bridge":    func() { os.Exit(bridgecmd.Main(os.Args[1:])) },
+		"ce-mcp":       func() { os.Exit(mcpcmd.Main(os.Args[1:])) },
+		"ce-memory":    func() { os.Exit(memorycmd.Main(os.Args[1:])) },
+		"ce-vault":     func() { os.Exit(vaultcmd.Main(os.Args[1:])) },
+		"ce-cron":      func() { os.Exit(croncmd.Main(os.Args[1:])) },
+		"ce-ext-hello": func() { os.Exit(hello.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"instant-agent": func() {
 			os.Exit(instantagent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
