@@ -268,6 +268,23 @@ var Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			time.Sleep(20 * time.Millisecond)
 		}
 	},
+	// killpiece NAME kills (SIGKILL) the process of a piece ce up runs.
+	"killpiece": func(ts *testscript.TestScript, neg bool, args []string) {
+		var st struct {
+			Pieces []struct {
+				Name string `json:"name"`
+				PID  int    `json:"pid"`
+			} `json:"pieces"`
+		}
+		ts.Check(json.Unmarshal([]byte(ts.ReadFile(filepath.Join(ts.Getenv("CE_STATE_DIR"), "supervisor.json"))), &st))
+		for _, p := range st.Pieces {
+			if p.Name == args[0] && p.PID > 0 {
+				ts.Check(syscall.Kill(p.PID, syscall.SIGKILL))
+				return
+			}
+		}
+		ts.Fatalf("no running piece %q", args[0])
+	},
 	// killtmux SESSION kills a session's tmux session behind ce's back.
 	"killtmux": func(ts *testscript.TestScript, neg bool, args []string) {
 		sock := filepath.Join(ts.Getenv("CE_STATE_DIR"), "tmux.sock")
