@@ -27,6 +27,7 @@ type CLI struct {
 	Up         UpCmd         `cmd:"" help:"Start the platform: the broker, then the enabled daemons, restarted when they die."`
 	Down       DownCmd       `cmd:"" help:"Stop the platform started by ce up."`
 	Reload     ReloadCmd     `cmd:"" help:"Make ce up re-read its configuration (SIGHUP)."`
+	Help       HelpCmd       `cmd:"" help:"Show this usage and the ce-X commands and extensions found."`
 	Status     StatusCmd     `cmd:"" help:"Show each piece of the platform: pid, uptime, restarts, health, last error."`
 	Logs       LogsCmd       `cmd:"" help:"Print a piece's log; -f follows it."`
 	Version    VersionCmd    `cmd:"" help:"Print the version of ce."`
