@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -711,4 +712,24 @@ type callerKey struct{}
 func CallerPID(ctx context.Context) int {
 	pid, _ := ctx.Value(callerKey{}).(int)
 	return pid
+}
+
+// HealthMethod is the method a daemon named piece provides so that a
+// supervisor can check it over the broker: "<piece>.health".
+func HealthMethod(piece string) string { return piece + ".health" }
+
+// ProvideHealth answers HealthMethod(piece) with {"ok":true,"pid":N,...}
+// until ctx is done, re-providing after broker restarts. Daemons run it in
+// a goroutine.
+func (c *Client) ProvideHealth(ctx context.Context, piece string, extra func() map[string]any) {
+	started := time.Now()
+	c.Provide(ctx, []string{HealthMethod(piece)}, func(ctx context.Context, method string, params json.RawMessage) (any, error) {
+		h := map[string]any{"ok": true, "pid": os.Getpid(), "uptime_ms": time.Since(started).Milliseconds()}
+		if extra != nil {
+			for k, v := range extra() {
+				h[k] = v
+			}
+		}
+		return h, nil
+	})
 }

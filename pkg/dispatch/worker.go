@@ -60,6 +60,7 @@ func (d *Driver) Serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	go bc.ProvideHealth(ctx, "queue", nil)
 	d.Log.Info().Int("max_parallel", d.Config.Queue.MaxParallel).Msg("queue worker serving")
 
 	var wg sync.WaitGroup

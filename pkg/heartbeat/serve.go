@@ -53,6 +53,7 @@ func (e *Engine) Serve(ctx context.Context, reload <-chan *config.Config) error 
 	if err != nil {
 		return err
 	}
+	go bc.ProvideHealth(ctx, "heartbeat", nil)
 	go func() {
 		err := bc.Provide(ctx, []string{MethodTrigger, MethodStatus}, e.handle)
 		if err != nil && !errors.Is(err, bridge.ErrClosed) {

@@ -226,15 +226,20 @@ func check(ctx context.Context, st *statedir.Dir, s *supervisor.Status) report {
 		if r.Running && p.State == supervisor.StateRunning && supervisor.Alive(p.PID) {
 			pr.Healthy = true
 			pr.Uptime = time.Since(p.Started).Truncate(time.Second).Seconds()
+			// Each piece is asked over the broker: the broker itself, and
+			// each daemon its <piece>.health (an extension that provides
+			// none is judged by its process alone).
+			method := bridge.HealthMethod(p.Name)
 			if p.Name == "bridge" {
-				cctx, cancel := context.WithTimeout(ctx, time.Second)
-				c := bridge.Dial(bridge.Socket(st))
-				if err := c.Call(cctx, "bridge.health", nil, nil); err != nil {
-					pr.Healthy, pr.LastError = false, err.Error()
-				}
-				c.Close()
-				cancel()
+				method = "bridge.health"
 			}
+			cctx, cancel := context.WithTimeout(ctx, time.Second)
+			c := bridge.Dial(bridge.Socket(st))
+			if err := c.Call(cctx, method, nil, nil); err != nil && !(!builtinPiece(p.Name) && bridge.IsNoProvider(err)) {
+				pr.Healthy, pr.LastError = false, err.Error()
+			}
+			c.Close()
+			cancel()
 		}
 		if !r.Running {
 			pr.PID, pr.State = 0, supervisor.StateStopped
@@ -242,4 +247,14 @@ func check(ctx context.Context, st *statedir.Dir, s *supervisor.Status) report {
 		r.Pieces = append(r.Pieces, pr)
 	}
 	return r
+}
+
+// builtinPiece reports whether a piece is one of ce's own daemons, which
+// all provide <piece>.health.
+func builtinPiece(name string) bool {
+	switch name {
+	case "bridge", "queue", "cron", "heartbeat", "vault":
+		return true
+	}
+	return false
 }

@@ -78,6 +78,7 @@ func (c *ServeCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
+	go bc.ProvideHealth(env.Ctx, "cron", nil)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

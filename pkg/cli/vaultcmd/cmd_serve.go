@@ -91,6 +91,7 @@ func (c *ServeCmd) Run(env *clikit.Env) error {
 		log.Info().Int64("idle_timeout_ms", a.Status().IdleTimeoutMS).Msg("locked after the idle timeout")
 	})
 	go reload(ctx, env, a, log)
+	go cl.ProvideHealth(ctx, "vault", func() map[string]any { return map[string]any{"unlocked": a.Unlocked()} })
 
 	if !cl.Available() {
 		log.Warn().Str("socket", cl.Socket()).Msg("no broker yet; providing vault.* as soon as one runs")
