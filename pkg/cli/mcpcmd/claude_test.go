@@ -36,9 +36,6 @@ type e2e struct {
 
 func setupE2E(t *testing.T, gateway bool) *e2e {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs the real claude")
-	}
 	bin, err := claudebin.Ensure()
 	if err != nil {
 		t.Fatal(err)

@@ -48,9 +48,6 @@ func (r claudeRun) result(t *testing.T) map[string]any {
 
 func fakeAndClaude(t *testing.T) (*fakeapi.Server, string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs the real claude")
-	}
 	bin, err := claudebin.Ensure()
 	if err != nil {
 		t.Fatal(err)
