@@ -11,8 +11,10 @@ package ext
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -213,4 +215,35 @@ func Schema(props map[string]any, required ...string) map[string]any {
 // Prop is a property schema of a type with a description.
 func Prop(typ, description string) map[string]any {
 	return map[string]any{"type": typ, "description": description}
+}
+
+// StringList reads an optional list of strings. Models sometimes send the
+// list as a JSON string, which is accepted too.
+func StringList(v any, name string) ([]string, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case []string:
+		return v, nil
+	case []any:
+		out := make([]string, 0, len(v))
+		for i, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("argument %q: item %d is not a string", name, i+1)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	case string:
+		if strings.TrimSpace(v) == "" {
+			return nil, nil
+		}
+		var out []string
+		if err := json.Unmarshal([]byte(v), &out); err != nil {
+			return nil, errors.New("argument \"" + name + "\" must be an array of strings")
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("argument %q must be an array of strings", name)
 }

@@ -13,8 +13,6 @@ package ask
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -77,7 +75,7 @@ func askUser(ctx context.Context, c ext.Call) ext.Result {
 	if err != nil {
 		return ext.Errorf("%v", err)
 	}
-	choices, err := StringList(c.Args["choices"], "choices")
+	choices, err := ext.StringList(c.Args["choices"], "choices")
 	if err != nil {
 		return ext.Errorf("%v", err)
 	}
@@ -130,35 +128,4 @@ func Timeout(c ext.Call, def, most time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("argument \"timeout\" is %s; at most %s (%d seconds) is allowed", d, most, int(most.Seconds()))
 	}
 	return d, nil
-}
-
-// StringList reads an optional list of strings. Models sometimes send the
-// list as a JSON string, which is accepted too.
-func StringList(v any, name string) ([]string, error) {
-	switch v := v.(type) {
-	case nil:
-		return nil, nil
-	case []string:
-		return v, nil
-	case []any:
-		out := make([]string, 0, len(v))
-		for i, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("argument %q: item %d is not a string", name, i+1)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	case string:
-		if strings.TrimSpace(v) == "" {
-			return nil, nil
-		}
-		var out []string
-		if err := json.Unmarshal([]byte(v), &out); err != nil {
-			return nil, errors.New("argument \"" + name + "\" must be an array of strings")
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("argument %q must be an array of strings", name)
 }

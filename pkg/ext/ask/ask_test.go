@@ -192,7 +192,7 @@ func TestAskUserBadArguments(t *testing.T) {
 		}
 	}
 	// choices as a JSON string are accepted
-	if got, err := StringList(`["a","b"]`, "choices"); err != nil || len(got) != 2 {
+	if got, err := ext.StringList(`["a","b"]`, "choices"); err != nil || len(got) != 2 {
 		t.Fatalf("StringList = %v, %v", got, err)
 	}
 }

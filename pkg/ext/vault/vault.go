@@ -163,7 +163,7 @@ func store(ctx context.Context, c ext.Call) ext.Result {
 	if !ok || value == "" {
 		return ext.Errorf("argument \"value\" is required (a non-empty string)")
 	}
-	tags, err := stringList(c.Args["tags"], "tags")
+	tags, err := ext.StringList(c.Args["tags"], "tags")
 	if err != nil {
 		return ext.Errorf("%v", err)
 	}
@@ -334,7 +334,7 @@ func command(v any) ([]string, error) {
 		}
 		return strings.Fields(s), nil
 	}
-	argv, err := stringList(v, "command")
+	argv, err := ext.StringList(v, "command")
 	if err != nil {
 		return nil, err
 	}
@@ -367,30 +367,4 @@ func envMap(v any) (map[string]string, error) {
 		out[name] = k
 	}
 	return out, nil
-}
-
-// stringList reads an optional array of strings (or that array as JSON text).
-func stringList(v any, name string) ([]string, error) {
-	switch v := v.(type) {
-	case nil:
-		return nil, nil
-	case []string:
-		return v, nil
-	case []any:
-		out := make([]string, 0, len(v))
-		for i, e := range v {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("argument %q: item %d is not a string", name, i+1)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	case string:
-		var out []string
-		if json.Unmarshal([]byte(v), &out) == nil {
-			return out, nil
-		}
-	}
-	return nil, fmt.Errorf("argument %q must be an array of strings", name)
 }

@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/ce-platform/ce/pkg/ext"
-	"github.com/ce-platform/ce/pkg/ext/ask"
 	extmemory "github.com/ce-platform/ce/pkg/ext/memory"
 	"github.com/ce-platform/ce/pkg/memory"
 )
@@ -66,7 +65,7 @@ func save(ctx context.Context, s *memory.Store, c ext.Call) ext.Result {
 	if err != nil {
 		return ext.Errorf("%v", err)
 	}
-	tags, err := ask.StringList(c.Args["tags"], "tags")
+	tags, err := ext.StringList(c.Args["tags"], "tags")
 	if err != nil {
 		return ext.Errorf("%v", err)
 	}
