@@ -311,15 +311,35 @@ func BenchmarkUp(b *testing.B) {
 	}
 	b.ReportMetric(ms(time.Since(start)), "healthy-ms")
 	pids = append(pids, up.Process.Pid)
-	time.Sleep(time.Second) // let start-up work settle
-	rss := 0.0
-	for _, pid := range pids {
-		rss += procRSSMB(pid)
-	}
-	b.ReportMetric(rss, "rss-MB")
+	b.ReportMetric(settledRSSMB(pids), "rss-MB")
+	// Idle CPU is a rate: it needs a window of doing nothing to measure.
+	const window = 2 * time.Second
 	cpu0 := procCPU(pids)
-	time.Sleep(2 * time.Second)
-	b.ReportMetric(float64(procCPU(pids)-cpu0)/2/100*100, "idle-cpu-%")
+	<-time.After(window)
+	b.ReportMetric(float64(procCPU(pids)-cpu0)/window.Seconds(), "idle-cpu-%") // ticks are 1/100 s
+}
+
+// settledRSSMB sums VmRSS of the processes once start-up work is over: when
+// the sum stops changing between readings (at most 10 s).
+func settledRSSMB(pids []int) float64 {
+	sum := func() float64 {
+		t := 0.0
+		for _, pid := range pids {
+			t += procRSSMB(pid)
+		}
+		return t
+	}
+	last, same := sum(), 0
+	for deadline := time.Now().Add(10 * time.Second); same < 3 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		now := sum()
+		if now == last {
+			same++
+		} else {
+			last, same = now, 0
+		}
+	}
+	return last
 }
 
 // procRSSMB reads VmRSS of a process in MB.

@@ -124,24 +124,8 @@ func Man(w io.Writer, k *kong.Kong, opts ManOptions) error {
 
 	m.environment()
 
-	for _, s := range opts.Extra {
-		r.macro("SH", strings.ToUpper(s.Title))
-		r.text(s.Body, "PP", true)
-		for _, it := range s.Items {
-			r.macro("TP")
-			r.line(bold(it.Term))
-			r.text(it.Text, "IP", true)
-		}
-	}
-
-	if len(opts.SeeAlso) > 0 {
-		r.macro("SH", "SEE ALSO")
-		refs := make([]string, len(opts.SeeAlso))
-		for i, ref := range opts.SeeAlso {
-			refs[i] = manRef(ref)
-		}
-		r.filled(strings.Join(refs, ", "))
-	}
+	r.sections(opts.Extra)
+	r.seeAlso(opts.SeeAlso)
 
 	_, err := io.WriteString(w, r.b.String())
 	return err

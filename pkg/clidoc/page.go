@@ -42,23 +42,8 @@ func WritePage(w io.Writer, p Page) error {
 	r.macro("ad", "l")
 	r.macro("SH", "NAME")
 	r.line(esc(p.Name) + ` \- ` + esc(strings.TrimSuffix(oneLine(p.Summary), ".")))
-	for _, s := range p.Sections {
-		r.macro("SH", strings.ToUpper(s.Title))
-		r.text(s.Body, "PP", true)
-		for _, it := range s.Items {
-			r.macro("TP")
-			r.line(bold(it.Term))
-			r.text(it.Text, "IP", true)
-		}
-	}
-	if len(p.SeeAlso) > 0 {
-		r.macro("SH", "SEE ALSO")
-		refs := make([]string, len(p.SeeAlso))
-		for i, ref := range p.SeeAlso {
-			refs[i] = manRef(ref)
-		}
-		r.filled(strings.Join(refs, ", "))
-	}
+	r.sections(p.Sections)
+	r.seeAlso(p.SeeAlso)
 	_, err := io.WriteString(w, r.b.String())
 	return err
 }

@@ -264,3 +264,30 @@ func (w *roffWriter) text(s, sep string, first bool, extra ...string) {
 		}
 	}
 }
+
+// sections writes caller-supplied sections: a heading, the body, then the
+// tagged items.
+func (w *roffWriter) sections(ss []Section) {
+	for _, s := range ss {
+		w.macro("SH", strings.ToUpper(s.Title))
+		w.text(s.Body, "PP", true)
+		for _, it := range s.Items {
+			w.macro("TP")
+			w.line(bold(it.Term))
+			w.text(it.Text, "IP", true)
+		}
+	}
+}
+
+// seeAlso writes the SEE ALSO section, if there are references.
+func (w *roffWriter) seeAlso(refs []string) {
+	if len(refs) == 0 {
+		return
+	}
+	w.macro("SH", "SEE ALSO")
+	out := make([]string, len(refs))
+	for i, ref := range refs {
+		out[i] = manRef(ref)
+	}
+	w.filled(strings.Join(out, ", "))
+}

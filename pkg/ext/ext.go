@@ -45,6 +45,19 @@ type Call struct {
 	ToolUseID string
 }
 
+// Caller returns the session making the call, or an error result saying
+// why the tool cannot run: tools that act for a session need the state
+// directory and CE_SESSION.
+func (c Call) Caller(tool string) (string, Result, bool) {
+	if c.Env.State == nil {
+		return "", Errorf("%s has no state directory (CE_STATE_DIR is not set)", tool), false
+	}
+	if c.Env.Session == "" {
+		return "", Errorf("%s works only inside a ce session (CE_SESSION is not set)", tool), false
+	}
+	return c.Env.Session, Result{}, true
+}
+
 // String returns a string argument, "" when absent.
 func (c Call) String(name string) string {
 	s, _ := c.Args[name].(string)

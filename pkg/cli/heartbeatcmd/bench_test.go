@@ -61,8 +61,16 @@ func BenchmarkHeartbeatServeRSS(b *testing.B) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(2 * time.Second) // idle: the first beat's garbage collected
+		// Idle: once the first beat's garbage is collected, RSS stops moving.
 		rss := vmRSS(b, cmd.Process.Pid)
+		for same, deadline := 0, time.Now().Add(10*time.Second); same < 3 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			if now := vmRSS(b, cmd.Process.Pid); now == rss {
+				same++
+			} else {
+				rss, same = now, 0
+			}
+		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := cmd.Wait(); err != nil {
 			b.Fatalf("serve after SIGTERM: %v\n%s", err, stderr.String())

@@ -88,23 +88,13 @@ func New() *ext.Extension {
 	}
 }
 
-func caller(c ext.Call, tool string) (string, ext.Result, bool) {
-	if c.Env.State == nil {
-		return "", ext.Errorf("%s has no state directory (CE_STATE_DIR is not set)", tool), false
-	}
-	if c.Env.Session == "" {
-		return "", ext.Errorf("%s works only inside a ce session (CE_SESSION is not set)", tool), false
-	}
-	return c.Env.Session, ext.Result{}, true
-}
-
 func boolArg(c ext.Call, name string) bool {
 	b, _ := c.Args[name].(bool)
 	return b
 }
 
 func create(ctx context.Context, c ext.Call) ext.Result {
-	me, res, ok := caller(c, "cron_create")
+	me, res, ok := c.Caller("cron_create")
 	if !ok {
 		return res
 	}
@@ -198,7 +188,7 @@ type jobView struct {
 }
 
 func list(ctx context.Context, c ext.Call) ext.Result {
-	me, res, ok := caller(c, "cron_list")
+	me, res, ok := c.Caller("cron_list")
 	if !ok {
 		return res
 	}
@@ -234,7 +224,7 @@ func list(ctx context.Context, c ext.Call) ext.Result {
 var errNotYours = errors.New("not created by this session")
 
 func remove(ctx context.Context, c ext.Call) ext.Result {
-	me, res, ok := caller(c, "cron_delete")
+	me, res, ok := c.Caller("cron_delete")
 	if !ok {
 		return res
 	}

@@ -102,7 +102,7 @@ Answer it by calling the session_reply tool (server ce_sessions) with ask_id %[1
 }
 
 func sessionAsk(ctx context.Context, c ext.Call) ext.Result {
-	me, res, ok := caller(c, "session_ask")
+	me, res, ok := c.Caller("session_ask")
 	if !ok {
 		return res
 	}
@@ -237,7 +237,7 @@ func endedWithoutReply(ctx context.Context, env ext.Env, ps *pending.Store, req 
 }
 
 func sessionReply(ctx context.Context, c ext.Call) ext.Result {
-	me, res, ok := caller(c, "session_reply")
+	me, res, ok := c.Caller("session_reply")
 	if !ok {
 		return res
 	}
@@ -285,7 +285,7 @@ type inboxEntry struct {
 }
 
 func sessionInbox(ctx context.Context, c ext.Call) ext.Result {
-	me, res, ok := caller(c, "session_inbox")
+	me, res, ok := c.Caller("session_inbox")
 	if !ok {
 		return res
 	}
@@ -301,18 +301,6 @@ func sessionInbox(ctx context.Context, c ext.Call) ext.Result {
 		out[i] = inboxEntry{AskID: r.ID, From: r.Session, Question: r.Question, Asked: r.Created, Expires: r.Expires}
 	}
 	return ext.JSON(map[string]any{"session": me, "questions": out})
-}
-
-// caller returns the calling session, or the error result of a call made
-// outside a session.
-func caller(c ext.Call, tool string) (string, ext.Result, bool) {
-	if c.Env.State == nil {
-		return "", ext.Errorf("%s has no state directory (CE_STATE_DIR is not set)", tool), false
-	}
-	if c.Env.Session == "" {
-		return "", ext.Errorf("%s works only inside a ce session (CE_SESSION is not set)", tool), false
-	}
-	return c.Env.Session, ext.Result{}, true
 }
 
 // others describes the sessions one could ask instead.
