@@ -23,6 +23,7 @@ require (
 	filippo.io/hpke v0.4.0 // indirect
 	github.com/adhocore/gronx v1.20.4 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/go-telegram/bot v1.27.0 // indirect
 	github.com/google/jsonschema-go v0.4.2 // indirect
 	github.com/hashicorp/errwrap v1.1.0 // indirect
 	github.com/hashicorp/go-multierror v1.1.1 // indirect

@@ -176,10 +176,7 @@ func BenchmarkFollowLatency(b *testing.B) {
 	p.start("ce-queue", "serve")
 	st, _ := statedir.Open(p.state)
 	cfg := config.Default()
-	d, err := dispatch.New(st, cfg, "", zerolog.Nop())
-	if err != nil {
-		b.Fatal(err)
-	}
+	d := dispatch.New(st, cfg, "", zerolog.Nop())
 	var lat []time.Duration
 	b.ResetTimer()
 	for i := 0; i < 100*b.N; i++ {

@@ -138,10 +138,10 @@ func (p *queuePusher) States(ctx context.Context, ids []string) (map[string]stri
 	return m, err
 }
 
-func (p *queuePusher) RemoveSession(ctx context.Context, name string) error {
+func (p *queuePusher) RemoveSession(ctx context.Context, c Cleanup) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.removed = append(p.removed, name)
+	p.removed = append(p.removed, c.Session)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/lockfile"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/tidwall/buntdb"
@@ -36,7 +37,7 @@ type Pusher interface {
 	// exist are left out.
 	States(ctx context.Context, items []string) (map[string]string, error)
 	// RemoveSession removes a fresh session once its run is over.
-	RemoveSession(ctx context.Context, name string) error
+	RemoveSession(ctx context.Context, c Cleanup) error
 }
 
 // Scheduler fires due jobs.
@@ -51,6 +52,9 @@ type Scheduler struct {
 	// LockTimeout bounds the wait for another scheduler; 0 is
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
+	// Events, if set, gets cron.fired, cron.failed and cron.skipped for
+	// what each tick or fire did.
+	Events *eventlog.Log
 
 	// Test hooks: called after the intents are written, and after the
 	// pushes, each time before the next step.
@@ -121,8 +125,8 @@ type outcome struct {
 // Tick fires every job that is due at Now once (by its missed-run
 // policy), completes intents left by a scheduler that died, and removes
 // fresh sessions whose run is over. It holds the fire lock throughout.
-func (s *Scheduler) Tick(ctx context.Context) (Report, error) {
-	var rep Report
+func (s *Scheduler) Tick(ctx context.Context) (rep Report, err error) {
+	defer func() { s.emit(rep) }()
 	lk, err := s.lock(ctx)
 	if err != nil {
 		return rep, err
@@ -249,6 +253,7 @@ func (s *Scheduler) FireNow(ctx context.Context, name string) (Fired, error) {
 		s.afterPush()
 	}
 	var rep Report
+	defer func() { s.emit(rep) }()
 	if err := s.record(ctx, now, []outcome{{f, item, perr}}, true, &rep); err != nil {
 		return Fired{}, err
 	}
@@ -353,7 +358,7 @@ func (s *Scheduler) collect(ctx context.Context, cleanups []Cleanup, watch []Job
 			rep.Waiting++
 			continue
 		}
-		if err := s.Pusher.RemoveSession(ctx, c.Session); err != nil {
+		if err := s.Pusher.RemoveSession(ctx, c); err != nil {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("cannot remove session %s of job %s: %v", c.Session, c.Job, err))
 			continue
 		}
@@ -388,4 +393,26 @@ func (s *Scheduler) collect(ctx context.Context, cleanups []Cleanup, watch []Job
 		}
 		return nil
 	})
+}
+
+// emit records what a tick or fire did in the event log.
+func (s *Scheduler) emit(rep Report) {
+	if s.Events == nil {
+		return
+	}
+	var evs []eventlog.Event
+	for _, f := range rep.Fired {
+		data := map[string]any{"job": f.Job, "fire": f.Fire, "due": f.Due, "manual": f.Manual}
+		typ := eventlog.CronFired
+		if f.Error != "" {
+			typ, data["error"] = eventlog.CronFailed, f.Error
+		}
+		evs = append(evs, eventlog.Event{Type: typ, Session: f.Session, Item: f.Item, Data: data})
+	}
+	for _, sk := range rep.Skipped {
+		evs = append(evs, eventlog.Event{Type: eventlog.CronSkipped, Data: map[string]any{"job": sk.Job, "count": sk.Count, "removed": sk.Removed}})
+	}
+	if len(evs) > 0 {
+		s.Events.Append(evs...)
+	}
 }

@@ -8,13 +8,16 @@ import (
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/rundir"
 	"github.com/ce-platform/ce/pkg/runner"
+	"github.com/ce-platform/ce/pkg/statedir"
 )
 
 // FollowRun delivers every line of a run to fn, from its first, as the
-// runner reads them, and returns the run's exit. It asks the session's
-// runner for the lines (sub-millisecond, and no inotify instance, whose
-// teardown costs a short-lived command 10-20 ms); when the runner cannot
-// give them it reads stream.jsonl, following it with fsnotify.
+// runner reads them, and returns the run's exit: for followers that do not
+// drive the run (tail -f, a send whose item the worker runs). It asks the
+// session's runner to watch the run (sub-millisecond, and no inotify
+// instance, whose teardown costs a short-lived command 10-20 ms); when the
+// runner cannot give the lines it reads stream.jsonl, following it with
+// fsnotify.
 func (d *Driver) FollowRun(ctx context.Context, sess, run string, fn func([]byte) error) (rundir.Exit, error) {
 	rd := rundir.Of(d.State, sess, run)
 	sock, err := d.State.RunnerSocket(sess)
@@ -43,7 +46,7 @@ func (d *Driver) FollowRun(ctx context.Context, sess, run string, fn func([]byte
 			if err == nil {
 				return e, nil
 			}
-			// Cut off or the runner died: the file has the rest.
+			// Cut off, or the runner died: the file has the rest.
 			return rd.Follow(ctx, skipFirst(fn, n))
 		}
 		conn.Close()
@@ -63,6 +66,9 @@ func (d *Driver) FollowRun(ctx context.Context, sess, run string, fn func([]byte
 	}
 }
 
+// errCut means the runner cut a follower off: it fell too far behind.
+var errCut = errors.New("cut off by the runner")
+
 // streamLines reads line events until the exit.
 func streamLines(conn *runner.Conn, fn func([]byte) error) (rundir.Exit, error) {
 	for {
@@ -75,6 +81,8 @@ func streamLines(conn *runner.Conn, fn func([]byte) error) (rundir.Exit, error) 
 			if err := fn([]byte(m.Line)); err != nil {
 				return rundir.Exit{}, err
 			}
+		case "cut":
+			return rundir.Exit{}, errCut
 		case "exit":
 			if m.Exit == nil {
 				return rundir.Exit{}, errors.New("runner sent an exit without status")
@@ -108,29 +116,27 @@ func skipFirst(fn func([]byte) error, n int) func([]byte) error {
 	}
 }
 
-// WaitFinal waits until item it is final or parked, driving its session
-// whenever nobody else does: this is how ce-session send works with or
-// without a worker. onRun is called with the item each time a run of it
-// starts (a retry is a new run).
-func (d *Driver) WaitFinal(ctx context.Context, it queue.Item, onRun func(queue.Item)) (queue.Item, error) {
-	var w *Watch
+// Await waits until item it is final or parked, and hands fn the lines of
+// each of its runs as they are read. When no worker serves, this process
+// drives the session itself (the lines then come over the run's own
+// connection); otherwise it follows the runs the worker drives. This is how
+// ce-session send works with or without a worker.
+func (d *Driver) Await(ctx context.Context, it queue.Item, fn LineFunc) (queue.Item, error) {
+	var w *statedir.Watch
 	defer w.Close()
-	seen := ""
-	for {
-		if it.Run != "" && it.Run != seen && (it.State == queue.Running || it.Final()) {
-			seen = it.Run
-			onRun(it)
+	mine := func(r queue.Item, l []byte) error {
+		if r.ID != it.ID {
+			return nil
 		}
+		return fn(r, l)
+	}
+	followed := ""
+	for {
 		if it.Final() || it.State == queue.Parked {
 			return it, nil
 		}
 		if !d.WorkerServing() {
-			res, err := d.DriveSession(ctx, it.Session, DriveOptions{Until: it.ID, OnRun: func(r queue.Item) {
-				if r.ID == it.ID {
-					seen = r.Run
-					onRun(r)
-				}
-			}})
+			res, err := d.DriveSession(ctx, it.Session, DriveOptions{Until: it.ID, Lines: mine})
 			if err != nil && !errors.Is(err, ErrBusy) {
 				return it, err
 			}
@@ -138,19 +144,27 @@ func (d *Driver) WaitFinal(ctx context.Context, it queue.Item, onRun func(queue.
 				return *res.Until, nil
 			}
 		}
-		if w == nil {
+		switch {
+		case it.State == queue.Running && it.Run != followed:
+			followed = it.Run
+			cur := it
+			if _, err := d.FollowRun(ctx, it.Session, it.Run, func(l []byte) error { return fn(cur, l) }); err != nil && ctx.Err() != nil {
+				return it, ctx.Err()
+			}
+		case w == nil:
 			// Someone else drives: wake on queue changes.
 			var err error
-			if w, err = d.WatchFile("queue.db"); err != nil {
+			if w, err = d.State.Watch(queue.DBFile); err != nil {
 				return it, err
 			}
-		} else {
+		default:
 			select {
 			case <-ctx.Done():
 				return it, ctx.Err()
 			case <-w.C:
 			case <-time.After(2 * time.Second):
-				// A safety net only: changes arrive through the watch.
+				// A safety net only, for a worker that went away:
+				// changes arrive through the watch.
 			}
 		}
 		var err error

@@ -8,59 +8,26 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/bridge"
-	"github.com/ce-platform/ce/pkg/lockfile"
+	"github.com/ce-platform/ce/pkg/platform"
+	"github.com/ce-platform/ce/pkg/queue"
 )
 
-// TopicQueueChanged is published on the broker whenever items are queued.
-const TopicQueueChanged = "queue.changed"
-
-// NotifyQueue tells a worker, through the broker, that items were queued.
-// Without a broker it does nothing: the worker also watches queue.db.
-func (d *Driver) NotifyQueue(ctx context.Context, sess, item string) {
-	bc := bridge.Dial(bridge.Socket(d.State))
-	defer bc.Close()
-	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	bc.Publish(ctx, TopicQueueChanged, map[string]string{"session": sess, "item": item})
-}
-
-// WorkerServing reports whether a queue worker serves the state directory.
-func (d *Driver) WorkerServing() bool { return lockfile.Held(d.State.Lock("worker")) }
-
-// ErrWorkerRunning means another worker serves the state directory.
-type ErrWorkerRunning struct{ Holder string }
-
-func (e *ErrWorkerRunning) Error() string {
-	return "a queue worker already serves this state directory (" + e.Holder + ")"
-}
-
-// Serve is the queue worker: it drives every session with runnable items,
-// at most queue.max_parallel at once, waking on changes of queue.db and on
-// park deadlines rather than polling. It returns when ctx is done; runs in
-// flight go on in tmux and are finished by the next worker.
-func (d *Driver) Serve(ctx context.Context) error {
-	lk, err := lockfile.TryLock(d.State.Lock("worker"))
-	if errors.Is(err, lockfile.ErrBusy) {
-		return &ErrWorkerRunning{Holder: lockfile.Holder(d.State.Lock("worker"))}
-	}
-	if err != nil {
-		return err
-	}
-	defer lk.Unlock()
-	w, err := d.WatchFile("queue.db")
+// Serve is the queue worker's loop (run it in the daemon skeleton, which
+// holds the worker lock): it drives every session with runnable items, at
+// most queue.max_parallel at once, waking on queue.changed from the broker,
+// on changes of queue.db and on park deadlines rather than polling. It
+// returns when ctx is done; runs in flight go on in tmux and are finished by
+// the next worker.
+func (d *Driver) Serve(ctx context.Context, bc *bridge.Client) error {
+	w, err := d.State.Watch(queue.DBFile)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	// The broker's queue.changed wakes the worker too; the file watch keeps
-	// it correct without a broker.
-	bc := bridge.Dial(bridge.Socket(d.State))
-	defer bc.Close()
-	changed, err := bc.Subscribe(ctx, TopicQueueChanged)
+	changed, err := bc.Subscribe(ctx, platform.TopicQueueChanged)
 	if err != nil {
 		return err
 	}
-	go bc.ProvideHealth(ctx, "queue", nil)
 	d.Log.Info().Int("max_parallel", d.Config.Queue.MaxParallel).Msg("queue worker serving")
 
 	var wg sync.WaitGroup

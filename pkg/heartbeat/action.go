@@ -9,19 +9,16 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ce-platform/ce/pkg/bridge"
+	"github.com/ce-platform/ce/pkg/eventlog"
+	"github.com/ce-platform/ce/pkg/platform"
+	"github.com/ce-platform/ce/pkg/streamjson"
+
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/rundir"
 	"github.com/ce-platform/ce/pkg/session"
-	"github.com/ce-platform/ce/pkg/streamjson"
 	"github.com/ce-platform/ce/pkg/template"
-	"github.com/google/uuid"
 	"github.com/tidwall/buntdb"
 )
-
-// topicQueueChanged wakes the queue worker (dispatch.TopicQueueChanged;
-// this package does not link the dispatcher).
-const topicQueueChanged = "queue.changed"
 
 // sessionDir is where the heartbeat session works and its gates run:
 // sessions.default_dir, else the home directory, else the state directory.
@@ -41,34 +38,26 @@ func (e *Engine) sessionDir() string {
 
 // ensureSession creates the heartbeat session if it does not exist yet;
 // its runner starts with its first run.
-func (e *Engine) ensureSession(ctx context.Context) (session.Record, bool, error) {
+func (e *Engine) ensureSession(ctx context.Context) error {
 	cfg := e.Config()
 	name := cfg.Heartbeat.Session
-	rec, err := e.sessions.Get(ctx, name)
-	if err == nil || !errors.Is(err, session.ErrNotFound) {
-		return rec, false, err
+	if _, err := e.sessions.Get(ctx, name); err == nil || !errors.Is(err, session.ErrNotFound) {
+		return err
 	}
-	if t := cfg.Heartbeat.Template; t != "" {
-		if _, err := template.Lookup(cfg, t); err != nil {
-			return rec, false, fmt.Errorf("heartbeat.template: %w", err)
-		}
-	}
-	now := e.now().UTC()
-	rec = session.Record{
-		Name: name, User: Owner, Status: session.Idle, Dir: e.sessionDir(), Template: cfg.Heartbeat.Template,
-		ClaudeSessionID: uuid.NewString(), Created: now, LastActive: now,
-	}
-	rec, err = e.sessions.Create(ctx, rec, cfg.Sessions.MaxPerUser)
+	_, err := e.p.CreateSession(ctx, platform.NewSession{
+		Name: name, User: Owner, Dir: e.sessionDir(), Template: cfg.Heartbeat.Template,
+		NoRunner: true, Data: map[string]any{"by": "heartbeat"},
+	})
 	var ee *session.ExistsError
-	if errors.As(err, &ee) {
-		rec, err = e.sessions.Get(ctx, name)
-		return rec, false, err
+	switch {
+	case errors.As(err, &ee):
+		return nil
+	case errors.Is(err, template.ErrUnknown):
+		return fmt.Errorf("heartbeat.template: %w", err)
+	case err != nil:
+		return fmt.Errorf("cannot create the heartbeat session %q: %w", name, err)
 	}
-	if err != nil {
-		return rec, false, fmt.Errorf("cannot create the heartbeat session %q: %w", name, err)
-	}
-	e.emit("session.created", name, "", map[string]any{"user": rec.User, "slot": rec.Slot, "dir": rec.Dir, "by": "heartbeat"})
-	return rec, true, nil
+	return nil
 }
 
 // actionPrompt is the prompt an action queues: the decision's task, with
@@ -79,18 +68,6 @@ func actionPrompt(now time.Time, loc *time.Location, d Decision) string {
 		head += " (" + d.Reason + ")"
 	}
 	return head + ". Do the task below, then end with a short summary of what you did and of anything a person should look at.\n\n" + d.Prompt
-}
-
-func (e *Engine) notify(ctx context.Context, sess, item string) {
-	if e.Notify != nil {
-		e.Notify(ctx, sess, item)
-		return
-	}
-	bc := bridge.Dial(bridge.Socket(e.State))
-	defer bc.Close()
-	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	bc.Publish(ctx, topicQueueChanged, map[string]string{"session": sess, "item": item})
 }
 
 // busyItem returns the session's queued, running or parked item, if any.
@@ -121,27 +98,25 @@ type outcome struct {
 	text string
 }
 
-// authFailed reads the run's result to tell an authentication or billing
-// error apart from other failures.
+// authFailed tells an authentication or billing error apart from other
+// failures: from the summary in the run's exit, else from the item's error.
 func (e *Engine) authFailed(it queue.Item) (bool, string) {
-	res := &streamjson.Result{IsError: true, Text: it.Error}
 	if it.Run != "" {
-		if lines, err := rundir.Of(e.State, it.Session, it.Run).ReadStream(); err == nil {
-			for _, l := range lines {
-				if ev, err := streamjson.Parse(l); err == nil {
-					if r, ok := ev.Result(); ok {
-						res = r
-					}
+		rd := rundir.Of(e.State, it.Session, it.Run)
+		if ex, ok, err := rd.ReadExit(); err == nil && ok {
+			if s := rd.Outcome(ex); s.Result {
+				if !s.Auth {
+					return false, ""
 				}
+				if s.Error != "" {
+					return true, s.Error
+				}
+				return true, it.Error
 			}
 		}
 	}
-	if streamjson.IsAuthError(res) {
-		text := res.Text
-		if text == "" {
-			text = it.Error
-		}
-		return true, text
+	if streamjson.IsAuthError(&streamjson.Result{IsError: true, Text: it.Error}) {
+		return true, it.Error
 	}
 	return false, ""
 }
@@ -201,7 +176,7 @@ func (e *Engine) Reconcile(ctx context.Context) (open bool, err error) {
 				if !s.AuthPaused {
 					s.AuthPaused, s.AuthReason, s.AuthSince = true, o.text, now
 					events = append(events, func() {
-						e.emit("heartbeat.paused", hb.Session, it.ID, map[string]any{"auth": true, "reason": o.text})
+						e.emit(eventlog.HeartbeatPaused, hb.Session, it.ID, map[string]any{"auth": true, "reason": o.text})
 					})
 				}
 			case it.State == queue.Failed:
@@ -216,7 +191,7 @@ func (e *Engine) Reconcile(ctx context.Context) (open bool, err error) {
 					s.BackoffUntil = from.Add(wait)
 					f, until := s.Failures, s.BackoffUntil
 					events = append(events, func() {
-						e.emit("heartbeat.breaker", hb.Session, it.ID, map[string]any{"failures": f, "until": until.UTC(), "error": it.Error})
+						e.emit(eventlog.HeartbeatBreaker, hb.Session, it.ID, map[string]any{"failures": f, "until": until.UTC(), "error": it.Error})
 					})
 				}
 			}

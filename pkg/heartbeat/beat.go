@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/eventlog"
+	"github.com/ce-platform/ce/pkg/platform"
+
 	"github.com/ce-platform/ce/pkg/lockfile"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/session"
@@ -88,7 +91,7 @@ func (e *Engine) Beat(ctx context.Context, opts BeatOptions) (Beat, error) {
 			}
 			return nil
 		})
-		e.emit("heartbeat.beat", hb.Session, b.Item, map[string]any{
+		e.emit(eventlog.HeartbeatBeat, hb.Session, b.Item, map[string]any{
 			"tier": b.Tier, "outcome": b.Outcome, "valve": b.Valve, "reason": b.Reason, "cost_usd": b.CostUSD,
 		})
 		e.Log.Info().Str("tier", b.Tier).Str("outcome", b.Outcome).Str("valve", b.Valve).Str("reason", b.Reason).
@@ -209,7 +212,7 @@ func (e *Engine) Beat(ctx context.Context, opts BeatOptions) (Beat, error) {
 			s.AuthPaused, s.AuthReason, s.AuthSince = true, reason, start
 			schedule(s, time.Time{})
 		})
-		e.emit("heartbeat.paused", hb.Session, "", map[string]any{"auth": true, "reason": reason})
+		e.emit(eventlog.HeartbeatPaused, hb.Session, "", map[string]any{"auth": true, "reason": reason})
 		return res, err
 	case run.err != nil:
 		b.Outcome, b.Reason = OutcomeError, "the decision failed: "+run.err.Error()
@@ -261,18 +264,18 @@ func (e *Engine) Beat(ctx context.Context, opts BeatOptions) (Beat, error) {
 			return finish(func(s *State) { decided(s); schedule(s, time.Time{}) })
 		}
 	}
-	if _, _, err := e.ensureSession(ctx); err != nil {
+	if err := e.ensureSession(ctx); err != nil {
 		b.Outcome, b.Reason = OutcomeError, err.Error()
 		return finish(func(s *State) { decided(s); schedule(s, time.Time{}) })
 	}
-	it, err := e.queue.Push(ctx, hb.Session, actionPrompt(start, loc, d), Source)
+	e.p.Log = e.Log
+	it, err := e.p.Enqueue(ctx, platform.Prompt{Session: hb.Session, Text: actionPrompt(start, loc, d), Source: Source})
 	if err != nil {
 		b.Outcome, b.Reason = OutcomeError, "cannot queue the action: "+err.Error()
 		return finish(func(s *State) { decided(s); schedule(s, time.Time{}) })
 	}
 	b.Item = it.ID
 	b.Reason = "queued " + it.ID + " in session " + hb.Session + ": " + orNone(d.Reason)
-	e.emit("prompt.queued", hb.Session, it.ID, map[string]any{"source": Source, "bytes": len(it.Prompt)})
 	res, err := finish(func(s *State) {
 		decided(s)
 		s.DayActions++
@@ -280,7 +283,6 @@ func (e *Engine) Beat(ctx context.Context, opts BeatOptions) (Beat, error) {
 		s.Noops, s.Stretch = 0, 1
 		schedule(s, time.Time{})
 	})
-	e.notify(ctx, hb.Session, it.ID)
 	return res, err
 }
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/eventlog"
+
 	"github.com/ce-platform/ce/pkg/statedir"
 )
 
@@ -58,7 +60,7 @@ func (e *Engine) Trigger(ctx context.Context, req TriggerRequest) (time.Time, er
 	if err != nil {
 		return due, err
 	}
-	e.emit("heartbeat.trigger", e.hb().Session, "", map[string]any{"urgency": u, "force": req.Force, "source": req.Source, "reason": t.Reason})
+	e.emit(eventlog.HeartbeatTrigger, e.hb().Session, "", map[string]any{"urgency": u, "force": req.Force, "source": req.Source, "reason": t.Reason})
 	return due, nil
 }
 
@@ -79,7 +81,7 @@ func (e *Engine) Pause(ctx context.Context, d time.Duration, reason, by string) 
 		return nil
 	})
 	if err == nil {
-		e.emit("heartbeat.paused", e.hb().Session, "", map[string]any{"by": by, "reason": st.PauseReason, "until": st.PausedUntil.UTC()})
+		e.emit(eventlog.HeartbeatPaused, e.hb().Session, "", map[string]any{"by": by, "reason": st.PauseReason, "until": st.PausedUntil.UTC()})
 	}
 	return st, err
 }
@@ -128,7 +130,7 @@ func (e *Engine) Resume(ctx context.Context, opts ResumeOptions) (State, []strin
 		return nil
 	})
 	if err == nil {
-		e.emit("heartbeat.resumed", e.hb().Session, "", map[string]any{"by": opts.By, "cleared": cleared})
+		e.emit(eventlog.HeartbeatResumed, e.hb().Session, "", map[string]any{"by": opts.By, "cleared": cleared})
 	}
 	return st, cleared, err
 }
@@ -151,6 +153,6 @@ func (e *Engine) SetInstructions(text string) (string, error) {
 	if err := statedir.WriteFile(path, []byte(text), 0o600); err != nil {
 		return path, err
 	}
-	e.emit("heartbeat.instructions", e.hb().Session, "", map[string]any{"path": path, "bytes": len(text)})
+	e.emit(eventlog.HeartbeatInstructions, e.hb().Session, "", map[string]any{"path": path, "bytes": len(text)})
 	return path, nil
 }

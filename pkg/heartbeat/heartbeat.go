@@ -45,13 +45,12 @@
 package heartbeat
 
 import (
-	"context"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/config"
-	"github.com/ce-platform/ce/pkg/eventlog"
+	"github.com/ce-platform/ce/pkg/platform"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/session"
 	"github.com/ce-platform/ce/pkg/statedir"
@@ -105,33 +104,29 @@ type Engine struct {
 	// ChildEnv returns the environment of the decision's claude (cleaned
 	// as the runner cleans it); nil gives this process's.
 	ChildEnv func() []string
-	// Notify wakes the queue worker after an action was queued; nil
-	// publishes queue.changed on the broker.
-	Notify func(ctx context.Context, session, item string)
-	Log    zerolog.Logger
+	Log      zerolog.Logger
 
 	mu  sync.RWMutex
 	cfg *config.Config
 
 	db       *store.Store
+	p        *platform.Platform
 	sessions *session.Store
 	queue    *queue.Queue
-	events   *eventlog.Log
 }
 
 // New returns the engine of a state directory.
 func New(st *statedir.Dir, cfg *config.Config) *Engine {
+	p := platform.Open(st, cfg, cfg.Source(), zerolog.Nop())
 	return &Engine{
 		State:    st,
 		Now:      time.Now,
 		Log:      zerolog.Nop(),
 		cfg:      cfg,
 		db:       store.New(st.Path(DBFile), st.Lock("heartbeat")),
-		sessions: session.Open(st),
-		queue:    queue.Open(st),
-		events: eventlog.Open(st.Root, eventlog.Options{
-			MaxSize: int64(cfg.Events.MaxSize), Keep: cfg.Events.Keep, LockDir: st.Path("locks"),
-		}),
+		p:        p,
+		sessions: p.Sessions,
+		queue:    p.Queue,
 	}
 }
 
@@ -172,12 +167,14 @@ func (e *Engine) childEnv() []string {
 }
 
 func (e *Engine) emit(typ, sess, item string, data map[string]any) {
-	if _, err := e.events.Append(eventlog.Event{Type: typ, Session: sess, Item: item, Data: data}); err != nil {
-		e.Log.Warn().Err(err).Str("event", typ).Msg("cannot append to the event log")
-	}
+	e.p.Log = e.Log
+	e.p.Emit(typ, sess, item, data)
 }
+
+// ServeLock names the lock ce-heartbeat serve holds.
+const ServeLock = "heartbeat-serve"
 
 // Locks: the store's own, one beat at a time, one serve per state
 // directory.
 func (e *Engine) beatLock() string  { return e.State.Lock("heartbeat-beat") }
-func (e *Engine) serveLock() string { return e.State.Lock("heartbeat-serve") }
+func (e *Engine) serveLock() string { return e.State.Lock(ServeLock) }

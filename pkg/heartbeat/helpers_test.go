@@ -91,7 +91,6 @@ func newRig(t testing.TB) *rig {
 	e := New(st, cfg)
 	e.Now = clk.Now
 	e.ChildEnv = func() []string { return append(os.Environ(), "HB_TEST_DIR="+dir) }
-	e.Notify = func(context.Context, string, string) {}
 	e.Log = zerolog.New(zerolog.NewTestWriter(t))
 	return &rig{t: t, e: e, clk: clk, dir: dir, instr: cfg.Heartbeat.Instructions, ctx: context.Background()}
 }

@@ -4,21 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/lockfile"
-	"github.com/fsnotify/fsnotify"
+	"github.com/ce-platform/ce/pkg/queue"
 )
-
-// ErrServing means another ce-heartbeat serve runs for the state directory.
-type ErrServing struct{ Holder string }
-
-func (e *ErrServing) Error() string {
-	return "ce-heartbeat serve already runs for this state directory (" + e.Holder + ")"
-}
 
 // maxSleep bounds one sleep of serve, so a clock that jumped (a suspended
 // machine) is noticed within minutes; it is not a poll of anything.
@@ -27,33 +19,22 @@ const maxSleep = 10 * time.Minute
 // Serving reports whether a ce-heartbeat serve runs.
 func (e *Engine) Serving() bool { return lockfile.Held(e.serveLock()) }
 
-// Serve is the daemon: it sleeps until the next beat is due, beats, and
-// wakes early on triggers (heartbeat.db changes, the broker's
-// heartbeat.trigger topic and method) and, while an action is open or the
-// session busy, on queue.db changes. A configuration sent on reload
-// replaces the current one. It returns when ctx ends.
-func (e *Engine) Serve(ctx context.Context, reload <-chan *config.Config) error {
-	lk, err := lockfile.TryLock(e.serveLock())
-	if errors.Is(err, lockfile.ErrBusy) {
-		return &ErrServing{Holder: lockfile.Holder(e.serveLock())}
-	}
+// Serve is the daemon's loop (run it in the daemon skeleton, which holds
+// ServeLock): it sleeps until the next beat is due, beats, and wakes early
+// on triggers (heartbeat.db changes, the broker's heartbeat.trigger topic
+// and method) and, while an action is open or the session busy, on
+// queue.db changes. A configuration sent on reload replaces the current
+// one. It returns when ctx ends.
+func (e *Engine) Serve(ctx context.Context, bc *bridge.Client, reload <-chan *config.Config) error {
+	fw, err := e.State.Watch(DBFile, queue.DBFile)
 	if err != nil {
 		return err
 	}
-	defer lk.Unlock()
-
-	files, closeWatch, err := watchFiles(e.State.Root, DBFile, "queue.db")
-	if err != nil {
-		return err
-	}
-	defer closeWatch()
-	bc := bridge.Dial(bridge.Socket(e.State))
-	defer bc.Close()
+	defer fw.Close()
 	topic, err := bc.Subscribe(ctx, TopicTrigger)
 	if err != nil {
 		return err
 	}
-	go bc.ProvideHealth(ctx, "heartbeat", nil)
 	go func() {
 		err := bc.Provide(ctx, []string{MethodTrigger, MethodStatus}, e.handle)
 		if err != nil && !errors.Is(err, bridge.ErrClosed) {
@@ -107,8 +88,8 @@ func (e *Engine) Serve(ctx context.Context, reload <-chan *config.Config) error 
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
-		case name := <-files:
-			if name == "queue.db" && watching {
+		case name := <-fw.C:
+			if name == queue.DBFile && watching {
 				open, err := e.Reconcile(ctx)
 				if err != nil {
 					e.Log.Warn().Err(err).Msg("cannot read back the action")
@@ -169,41 +150,4 @@ func (e *Engine) handle(ctx context.Context, method string, params json.RawMessa
 		return e.Status(ctx)
 	}
 	return nil, &bridge.RPCError{Code: bridge.CodeMethodNotFound, Message: "no method " + method}
-}
-
-// watchFiles signals the base names of changed files among names in dir.
-func watchFiles(dir string, names ...string) (<-chan string, func(), error) {
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := w.Add(dir); err != nil {
-		w.Close()
-		return nil, nil, err
-	}
-	ch := make(chan string, 8)
-	go func() {
-		for {
-			select {
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				base := filepath.Base(ev.Name)
-				for _, n := range names {
-					if base == n && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
-						select {
-						case ch <- base:
-						default:
-						}
-					}
-				}
-			case _, ok := <-w.Errors:
-				if !ok {
-					return
-				}
-			}
-		}
-	}()
-	return ch, func() { w.Close() }, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/daemon"
 	"github.com/rs/zerolog"
 )
 
@@ -45,7 +46,10 @@ func TestServe(t *testing.T) {
 
 	reload := make(chan *config.Config, 1)
 	done := make(chan error, 1)
-	go func() { done <- r.e.Serve(ctx, reload) }()
+	spec := daemon.Spec{Name: "heartbeat", What: "ce-heartbeat serve", Lock: ServeLock}
+	in := daemon.Input{State: r.e.State, Config: r.e.Config()}
+	serve := func(ctx context.Context, dm *daemon.Daemon) error { return r.e.Serve(ctx, dm.Bridge, reload) }
+	go func() { done <- daemon.Run(ctx, spec, in, serve) }()
 	// The first beat is due at once.
 	log := waitBeats(t, r.e, 1)
 	expect(t, log[0], TierGate, OutcomeSkip, "", "nothing to do")
@@ -58,7 +62,7 @@ func TestServe(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err := other.Serve(ctx, nil); !errors.As(err, new(*ErrServing)) {
+	if err := daemon.Run(ctx, spec, in, serve); !errors.As(err, new(*daemon.HeldError)) {
 		t.Errorf("a second serve: %v", err)
 	}
 	if _, err := other.Trigger(ctx, TriggerRequest{Urgency: UrgencyNow, Source: "other"}); err != nil {

@@ -74,6 +74,20 @@ func TryLock(path string) (*Lock, error) {
 	return l, nil
 }
 
+// TryLockFor is TryLock retried for up to d: a lock another process only
+// probes (Held) is free again within microseconds, and must not read as
+// taken.
+func TryLockFor(path string, d time.Duration) (*Lock, error) {
+	deadline := time.Now().Add(d)
+	for {
+		l, err := TryLock(path)
+		if !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
+			return l, err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Held reports whether some process holds the lock at path, without taking
 // it for longer than the check.
 func Held(path string) bool {

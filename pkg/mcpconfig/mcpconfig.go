@@ -15,12 +15,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/binpath"
 
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/ext"
@@ -212,21 +211,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// Command finds ce-mcp: beside the running program, else on PATH. The
-// result is absolute, as claude starts it from the session's directory.
+// Command is the command line of ce-mcp, found beside the running program
+// or on PATH (absolute: claude starts it from the session's directory).
 func Command() ([]string, error) {
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), "ce-mcp")
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return []string{p}, nil
-		}
-	}
-	p, err := exec.LookPath("ce-mcp")
+	p, err := binpath.Find("ce-mcp")
 	if err != nil {
-		return nil, errors.New("ce-mcp not found beside this program or on PATH: install ce (make install) or add its bin directory to PATH")
-	}
-	if abs, err := filepath.Abs(p); err == nil {
-		p = abs
+		return nil, err
 	}
 	return []string{p}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,9 @@ const (
 	Cancelled = "cancelled"
 	Parked    = "parked"
 )
+
+// DBFile is the queue's store in the state directory (statedir.QueueDB).
+const DBFile = "queue.db"
 
 // MaxPrompt is the largest prompt accepted.
 const MaxPrompt = 1 << 20
@@ -97,15 +101,56 @@ func ParseID(s string) (string, error) {
 	return "q" + strconv.FormatUint(n, 10), nil
 }
 
+// PromptError is a prompt that cannot be run.
+type PromptError struct{ Reason string }
+
+func (e *PromptError) Error() string { return e.Reason }
+
+// ExitCode makes a bad prompt a usage error.
+func (e *PromptError) ExitCode() int { return 2 }
+
+// Hint says where prompts come from.
+func (e *PromptError) Hint() string { return "pass the prompt as arguments or on stdin" }
+
 // CheckPrompt rejects prompts that cannot be run.
 func CheckPrompt(p string) error {
 	if strings.TrimSpace(p) == "" {
-		return fmt.Errorf("the prompt is empty")
+		return &PromptError{"the prompt is empty"}
 	}
 	if len(p) > MaxPrompt {
-		return fmt.Errorf("the prompt is %d bytes; at most %d (1 MiB) are accepted", len(p), MaxPrompt)
+		return TooLong(int64(len(p)))
 	}
 	return nil
+}
+
+// ReadPrompt reads a prompt from r and checks it; a prompt over the limit
+// is read to its end, so the error can say how big it is.
+func ReadPrompt(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxPrompt+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > MaxPrompt {
+		rest, _ := io.Copy(io.Discard, r)
+		return "", TooLong(int64(len(b)) + rest)
+	}
+	return string(b), CheckPrompt(string(b))
+}
+
+// TooLong is the error for a prompt of n bytes, over MaxPrompt.
+func TooLong(n int64) error {
+	return &PromptError{fmt.Sprintf("the prompt is %s; at most 1 MiB (%d bytes) is accepted", size(n), MaxPrompt)}
+}
+
+// size says how big n bytes is, for people.
+func size(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB (%d bytes)", float64(n)/(1<<20), n)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB (%d bytes)", float64(n)/(1<<10), n)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func put(tx *buntdb.Tx, it Item) error {
@@ -204,6 +249,26 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]Item, error) {
 		})
 	})
 	return out, err
+}
+
+// States returns the states of the items with the given IDs; IDs of no
+// item are left out.
+func (q *Queue) States(ctx context.Context, ids []string) (map[string]string, error) {
+	m := map[string]string{}
+	err := q.st.View(ctx, func(tx *buntdb.Tx) error {
+		for _, id := range ids {
+			it, err := get(tx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			m[id] = it.State
+		}
+		return nil
+	})
+	return m, err
 }
 
 // Counts returns the number of waiting (queued or parked) items per session.

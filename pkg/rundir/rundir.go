@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/streamjson"
 	"github.com/fsnotify/fsnotify"
 )
 
@@ -61,6 +62,19 @@ type Exit struct {
 	Warm     bool      `json:"warm,omitempty"`   // claude was kept alive after the turn
 	Reused   bool      `json:"reused,omitempty"` // the turn went to a warm claude
 	Finished time.Time `json:"finished"`
+	// Summary is what the stream said (result, cost, tokens, errors), as
+	// the runner read it; nil for a run that never started.
+	Summary *streamjson.Summary `json:"summary,omitempty"`
+}
+
+// Outcome returns the exit's summary; for an exit without one (written by
+// an older runner) it reads the stream once.
+func (r Dir) Outcome(e Exit) streamjson.Summary {
+	if e.Summary != nil {
+		return *e.Summary
+	}
+	lines, _ := r.ReadStream()
+	return streamjson.Summarize(lines, e.Finished)
 }
 
 // Dir is one run directory.

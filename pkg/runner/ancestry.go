@@ -9,11 +9,37 @@ import (
 	"strings"
 )
 
+// Program and Subcommand identify a runner: it is the hidden "runner"
+// subcommand of ce-queue. Argv builds its command line and SessionOf
+// recognises it by the same two words, so both sides agree.
+const (
+	Program    = "ce-queue"
+	Subcommand = "runner"
+)
+
+// Argv is the command line that starts the runner of a session; exe is the
+// path of Program.
+func Argv(exe, stateDir, configPath, session string) []string {
+	argv := []string{exe, Subcommand, "--state-dir", stateDir}
+	if configPath != "" {
+		argv = append(argv, "--config", configPath)
+	}
+	return append(argv, session)
+}
+
+// sessionOfArgv returns the session a runner command line serves.
+func sessionOfArgv(args []string) (string, bool) {
+	if len(args) < 3 || filepath.Base(args[0]) != Program || args[1] != Subcommand {
+		return "", false
+	}
+	return args[len(args)-1], true
+}
+
 // SessionOf reports whether process pid runs inside a ce session: whether
-// one of its ancestors is a session's runner ("ce-queue runner ... NAME").
-// Every process a session starts (claude, its tools, their children)
-// descends from the runner. Providers use it to refuse what sessions may
-// not do, such as reading secret values.
+// one of its ancestors is a session's runner. Every process a session
+// starts (claude, its tools, their children) descends from the runner,
+// unless it left the tree on purpose (setsid, a daemon, a window on ce's
+// tmux server): this check alone does not hold against a hostile process.
 func SessionOf(pid int) (string, bool) {
 	for i := 0; pid > 1 && i < 64; i++ {
 		if name, ok := runnerSession(pid); ok {
@@ -33,11 +59,7 @@ func runnerSession(pid int) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	args := strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")
-	if len(args) < 3 || filepath.Base(args[0]) != "ce-queue" || args[1] != "runner" {
-		return "", false
-	}
-	return args[len(args)-1], true
+	return sessionOfArgv(strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00"))
 }
 
 func parentOf(pid int) (int, error) {

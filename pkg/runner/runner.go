@@ -26,9 +26,11 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/lockfile"
+	"github.com/ce-platform/ce/pkg/render"
 	"github.com/ce-platform/ce/pkg/rundir"
 	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/streamjson"
+	"github.com/ce-platform/ce/pkg/text"
 	"github.com/rs/zerolog"
 )
 
@@ -39,10 +41,14 @@ type Message struct {
 	Run    string `json:"run,omitempty"`    // watch, stop: the run ID
 	Reason string `json:"reason,omitempty"` // stop
 	// Line is one line of claude's stdout (event "line"), byte for byte.
-	Line   string        `json:"line,omitempty"`
-	OK     bool          `json:"ok"`
-	Error  string        `json:"error,omitempty"`
-	Event  string        `json:"event,omitempty"` // started, running, line, exit
+	Line  string `json:"line,omitempty"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+	// Event is what an answer reports: started (a run began), running (a
+	// watched run goes on), line (one line of claude's stdout), cut (this
+	// follower fell too far behind: the rest is in stream.jsonl) and exit
+	// (the run ended; Exit carries its status and summary).
+	Event  string        `json:"event,omitempty"`
 	Exit   *rundir.Exit  `json:"exit,omitempty"`
 	Status *StatusReport `json:"status,omitempty"`
 }
@@ -107,9 +113,15 @@ type turn struct {
 	exit   rundir.Exit
 
 	// lines holds the turn's output so far, for watchers that arrive late;
-	// subs are the connected watchers. Both under Runner.mu.
+	// subs are the connected followers. Both under Runner.mu.
 	lines [][]byte
-	subs  []chan []byte
+	subs  []*follower
+}
+
+// follower is one connection receiving a turn's lines.
+type follower struct {
+	ch  chan []byte
+	cut bool // fell behind: ch was closed before the turn ended
 }
 
 // subscriberBuffer bounds how far a watcher may fall behind before it is
@@ -197,7 +209,7 @@ func (r *Runner) handle(ctx context.Context, c net.Conn) {
 			return
 		}
 		enc.Encode(Message{OK: true, Event: "started", Run: t.run})
-		r.waitTurn(t, enc, false)
+		r.waitTurn(t, enc)
 	case "watch":
 		r.mu.Lock()
 		t := r.cur
@@ -205,7 +217,7 @@ func (r *Runner) handle(ctx context.Context, c net.Conn) {
 		r.mu.Unlock()
 		if t != nil && t.run == m.Run {
 			enc.Encode(Message{OK: true, Event: "running", Run: t.run})
-			r.waitTurn(t, enc, true)
+			r.waitTurn(t, enc)
 			return
 		}
 		if had {
@@ -236,32 +248,38 @@ func (r *Runner) handle(ctx context.Context, c net.Conn) {
 	}
 }
 
-// waitTurn tells the connected process when the turn ends, and with lines
-// set sends it every line of the turn first (those already printed, then
-// each as it is read). The turn goes on if the process disconnects.
-func (r *Runner) waitTurn(t *turn, enc *json.Encoder, lines bool) {
-	if lines {
-		r.mu.Lock()
-		backlog := append([][]byte(nil), t.lines...)
-		var ch chan []byte
-		select {
-		case <-t.done:
-		default:
-			ch = make(chan []byte, subscriberBuffer)
-			t.subs = append(t.subs, ch)
+// waitTurn sends the connected process every line of the turn (those
+// already read, then each as it is read) and then the turn's exit. A
+// process that falls too far behind gets "cut" instead of the rest of the
+// lines (stream.jsonl has them) and still gets the exit. The turn goes on
+// if the process disconnects.
+func (r *Runner) waitTurn(t *turn, enc *json.Encoder) {
+	r.mu.Lock()
+	backlog := append([][]byte(nil), t.lines...)
+	var f *follower
+	select {
+	case <-t.done:
+	default:
+		f = &follower{ch: make(chan []byte, subscriberBuffer)}
+		t.subs = append(t.subs, f)
+	}
+	r.mu.Unlock()
+	for _, l := range backlog {
+		if enc.Encode(Message{OK: true, Event: "line", Line: string(l)}) != nil {
+			return
 		}
-		r.mu.Unlock()
-		for _, l := range backlog {
+	}
+	if f != nil {
+		for l := range f.ch {
 			if enc.Encode(Message{OK: true, Event: "line", Line: string(l)}) != nil {
 				return
 			}
 		}
-		if ch != nil {
-			for l := range ch {
-				if enc.Encode(Message{OK: true, Event: "line", Line: string(l)}) != nil {
-					return
-				}
-			}
+		r.mu.Lock()
+		cut := f.cut
+		r.mu.Unlock()
+		if cut && enc.Encode(Message{OK: true, Event: "cut", Run: t.run}) != nil {
+			return
 		}
 	}
 	<-t.done
@@ -330,7 +348,7 @@ func (r *Runner) start(dir rundir.Dir) (*turn, error) {
 	}
 	t.proc = p
 	os.WriteFile(dir.Path(rundir.PIDFile), []byte(strconv.Itoa(p.cmd.Process.Pid)), 0o600)
-	fmt.Fprintf(r.opt.Out, "\n── run %s%s ──\n> %s\n", req.Run, map[bool]string{true: " (warm)"}[reused], firstLine(string(prompt), 200))
+	fmt.Fprintf(r.opt.Out, "\n── run %s%s ──\n> %s\n", req.Run, map[bool]string{true: " (warm)"}[reused], text.Safe(text.FirstLine(string(prompt), 200)))
 	if t.warm {
 		msg, _ := json.Marshal(map[string]any{
 			"type":    "user",
@@ -364,7 +382,8 @@ func (r *Runner) pump(t *turn) {
 	if err != nil {
 		r.kill(t.proc, "cannot write stream")
 	}
-	sawResult, isError := false, false
+	var sum streamjson.Summary
+	pane := render.Printer{Text: r.opt.Out, Tools: r.opt.Out, Footer: r.opt.Out}
 	for line := range t.proc.lines {
 		if f != nil {
 			f.Write(line)
@@ -377,29 +396,24 @@ func (r *Runner) pump(t *turn) {
 		if perr != nil {
 			continue
 		}
-		r.show(ev)
-		if ev.Type == "result" {
-			sawResult = true
-			if res, ok := ev.Result(); ok {
-				isError = res.IsError
-			}
-			if t.warm && !exited(t.proc) {
-				break
-			}
+		sum.Observe(ev, time.Now())
+		pane.Line(line[:len(line)-1])
+		if ev.Type == streamjson.TypeResult && t.warm && !exited(t.proc) {
+			break
 		}
 	}
 	if f != nil {
 		f.Sync()
 		f.Close()
 	}
-	e := rundir.Exit{Result: sawResult, Reused: t.reused}
+	e := rundir.Exit{Result: sum.Result, Reused: t.reused, Summary: &sum}
 	r.mu.Lock()
 	stop := t.stop
 	r.mu.Unlock()
-	keep := t.warm && sawResult && stop == "" && !exited(t.proc)
+	keep := t.warm && sum.Result && stop == "" && !exited(t.proc)
 	e.Warm = keep
 	if keep {
-		if isError {
+		if sum.IsError {
 			e.Code = 1
 		}
 	} else {
@@ -426,7 +440,6 @@ func (r *Runner) pump(t *turn) {
 	case e.Stopped:
 		fmt.Fprintf(r.opt.Out, "■ stopped: %s\n", stop)
 	case e.Code == 0:
-		fmt.Fprintf(r.opt.Out, "✓ done\n")
 	default:
 		fmt.Fprintf(r.opt.Out, "✗ exit %d %s\n", e.Code, e.Signal)
 	}
@@ -442,8 +455,8 @@ func (r *Runner) pump(t *turn) {
 	r.finish(t)
 }
 
-// publish hands a line to the turn's watchers; one that has fallen too far
-// behind is cut off.
+// publish hands a line to the turn's followers; one that has fallen too
+// far behind is cut off.
 func (r *Runner) publish(t *turn, line []byte) {
 	if !json.Valid(line) {
 		return
@@ -452,12 +465,13 @@ func (r *Runner) publish(t *turn, line []byte) {
 	defer r.mu.Unlock()
 	t.lines = append(t.lines, line)
 	kept := t.subs[:0]
-	for _, ch := range t.subs {
+	for _, f := range t.subs {
 		select {
-		case ch <- line:
-			kept = append(kept, ch)
+		case f.ch <- line:
+			kept = append(kept, f)
 		default:
-			close(ch)
+			f.cut = true
+			close(f.ch)
 		}
 	}
 	t.subs = kept
@@ -465,8 +479,8 @@ func (r *Runner) publish(t *turn, line []byte) {
 
 func (r *Runner) finish(t *turn) {
 	r.mu.Lock()
-	for _, ch := range t.subs {
-		close(ch)
+	for _, f := range t.subs {
+		close(f.ch)
 	}
 	t.subs, t.lines = nil, nil
 	if r.cur == t {
@@ -483,24 +497,6 @@ func (r *Runner) finish(t *turn) {
 	}
 	r.mu.Unlock()
 	close(t.done)
-}
-
-func (r *Runner) show(ev streamjson.Event) {
-	switch ev.Type {
-	case "assistant":
-		for _, b := range ev.AssistantBlocks() {
-			switch b.Type {
-			case "text":
-				fmt.Fprintln(r.opt.Out, b.Text)
-			case "tool_use":
-				fmt.Fprintln(r.opt.Out, streamjson.ToolLine(b))
-			}
-		}
-	case "result":
-		if res, ok := ev.Result(); ok {
-			fmt.Fprintf(r.opt.Out, "(%d turns, %.1fs, $%.4f)\n", res.NumTurns, float64(res.DurationMS)/1000, res.CostUSD)
-		}
-	}
 }
 
 // launch starts claude for a run in its own process group.
@@ -656,14 +652,6 @@ func exitStatus(cmd *exec.Cmd) (int, string) {
 		return 128 + int(ws.Signal()), ws.Signal().String()
 	}
 	return st.ExitCode(), ""
-}
-
-func firstLine(s string, max int) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
 }
 
 // registerWarm records in <state>/warm.json that this session keeps a warm

@@ -90,15 +90,29 @@ type RateLimit struct {
 	Session     string    `json:"session,omitempty"`
 }
 
-// ValidName checks a session name: letters, digits, '-' and '_', at most 64.
+// NameError is a session name that cannot be used.
+type NameError struct{ Reason string }
+
+func (e *NameError) Error() string { return e.Reason }
+
+// ExitCode makes a bad name a usage error (exit 2) for the commands.
+func (e *NameError) ExitCode() int { return 2 }
+
+// Hint says what names are allowed.
+func (e *NameError) Hint() string { return "session names use letters, digits, '-' and '_'" }
+
+// ValidName checks a session name: letters, digits, '-' and '_', at most
+// 64, not starting with '-' (it would read as a flag).
 func ValidName(name string) error {
 	switch {
 	case name == "":
-		return fmt.Errorf("session name is empty")
+		return &NameError{"session name is empty"}
 	case len(name) > MaxNameLen:
-		return fmt.Errorf("session name %q is %d characters; at most %d are allowed", name, len(name), MaxNameLen)
+		return &NameError{fmt.Sprintf("session name %q is %d characters; at most %d are allowed", name, len(name), MaxNameLen)}
 	case !nameRE.MatchString(name):
-		return fmt.Errorf("session name %q may only contain letters, digits, '-' and '_'", name)
+		return &NameError{fmt.Sprintf("session name %q may only contain letters, digits, '-' and '_'", name)}
+	case name[0] == '-':
+		return &NameError{fmt.Sprintf("session name %q starts with '-'; start it with a letter, digit or '_'", name)}
 	}
 	return nil
 }
@@ -128,10 +142,20 @@ func (e *SlotError) Error() string {
 	return fmt.Sprintf("user %q already has %d sessions (sessions.max_per_user)", e.User, e.Max)
 }
 
+// Hint says how to free a slot.
+func (e *SlotError) Hint() string {
+	return "remove one with ce-session rm NAME, or raise sessions.max_per_user"
+}
+
 // ExistsError is returned when creating a session whose name is taken.
 type ExistsError struct{ Name string }
 
 func (e *ExistsError) Error() string { return fmt.Sprintf("session %q already exists", e.Name) }
+
+// Hint says how to go on.
+func (e *ExistsError) Hint() string {
+	return "pick another name, or see it with ce-session show " + e.Name
+}
 
 // Create stores a new session, giving it the lowest free slot of its user.
 func (s *Store) Create(ctx context.Context, rec Record, maxPerUser int) (Record, error) {

@@ -31,10 +31,24 @@ type Result struct {
 
 // Usage counts the tokens of a run.
 type Usage struct {
-	InputTokens              int64
-	OutputTokens             int64
-	CacheCreationInputTokens int64
-	CacheReadInputTokens     int64
+	InputTokens              int64 `json:"input_tokens"`
+	OutputTokens             int64 `json:"output_tokens"`
+	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+}
+
+// ErrorText says why a failed result failed, for people: its text, else
+// its error messages, else its subtype ("error_max_turns").
+func (r *Result) ErrorText() string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Text != "":
+		return r.Text
+	case len(r.Errors) > 0:
+		return strings.Join(r.Errors, "; ")
+	}
+	return r.Subtype
 }
 
 // Denial is a tool use that claude was not allowed to run.

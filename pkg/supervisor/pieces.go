@@ -3,9 +3,8 @@ package supervisor
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
+
+	"github.com/ce-platform/ce/pkg/binpath"
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/config"
@@ -24,7 +23,7 @@ const PassphraseEnv = "CE_VAULT_PASSPHRASE_FILE"
 // piece is left out. getenv is os.Getenv outside tests.
 func Platform(cfg *config.Config, st *statedir.Dir, getenv func(string) string) (pieces []Piece, skipped []string, err error) {
 	add := func(name string, args ...string) error {
-		path, err := Find("ce-" + name)
+		path, err := binpath.Find("ce-" + name)
 		if err != nil {
 			return err
 		}
@@ -73,20 +72,4 @@ func Platform(cfg *config.Config, st *statedir.Dir, getenv func(string) string) 
 		}
 	}
 	return pieces, skipped, nil
-}
-
-// Find locates a ce command: beside the running executable first, so that
-// an installation uses its own binaries, then on PATH.
-func Find(name string) (string, error) {
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("%s is neither beside %s nor on PATH", name, os.Args[0])
-	}
-	return p, nil
 }

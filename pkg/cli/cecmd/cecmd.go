@@ -11,10 +11,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
+
+	"github.com/ce-platform/ce/pkg/binpath"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/clidoc"
@@ -73,23 +74,13 @@ func builtin(name string) bool {
 // there is no such command.
 func dispatch(name string, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, bool) {
 	bin := "ce-" + name
-	path := ""
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), bin)
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			path = p
-		}
-	}
-	if path == "" {
-		p, err := exec.LookPath(bin)
-		if err != nil {
-			return 0, false
-		}
-		path = p
+	path, err := binpath.Find(bin)
+	if err != nil {
+		return 0, false
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

@@ -3,9 +3,10 @@ package cecmd
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/ce-platform/ce/pkg/binpath"
 
 	"github.com/alecthomas/kong"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
@@ -35,10 +36,7 @@ func (c *HelpCmd) Run(env *clikit.Env, k *kong.Context) error {
 // found lists the ce-X commands and ce-ext-X extensions beside the running
 // program and on PATH.
 func found() (cmds, exts []string) {
-	dirs := filepath.SplitList(os.Getenv("PATH"))
-	if exe, err := os.Executable(); err == nil {
-		dirs = append([]string{filepath.Dir(exe)}, dirs...)
-	}
+	dirs := binpath.Dirs()
 	seen := map[string]bool{}
 	for _, d := range dirs {
 		entries, err := os.ReadDir(d)

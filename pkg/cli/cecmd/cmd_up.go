@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/daemon"
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
@@ -60,7 +61,7 @@ func (c *UpCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return clikit.Fail("install the ce commands side by side, or put them on PATH", "%v", err)
 	}
-	log, closeLog, err := env.DaemonLogger(st, "ce", cfg.Log.Level)
+	log, closeLog, err := daemon.Logger(st, "ce", cfg.Log.Level, env.Stderr)
 	if err != nil {
 		return err
 	}

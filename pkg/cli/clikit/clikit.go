@@ -2,12 +2,17 @@
 // voice of messages on stderr, the mapping of errors to exit statuses, and
 // lazy access to the configuration and state directory.
 //
-// Message rules: data goes to stdout, everything for people to stderr as
-// "<cmd>: error: <what went wrong>" and then "<cmd>: hint: <what to do>",
-// lower case, no trailing period.
+// Message rules: data goes to stdout, everything for people to stderr, each
+// line through one helper in one voice: "<cmd>: <what happened>" (Infof),
+// "<cmd>: warning: ..." (Warnf), "<cmd>: error: <what went wrong>" (Errorf,
+// and the error a command returns) and then "<cmd>: hint: <what to do>"
+// (Hintf); lower case, no trailing period.
 //
-// Exit statuses: 0 ok, 1 failure, 2 bad usage or bad configuration, 130
-// interrupted.
+// Exit statuses: 0 ok, 1 failure, 2 bad usage or bad configuration, 128+N
+// when signal N ended the command (130 for Ctrl-C, 143 for SIGTERM). An
+// error carries its status and hint: an *Error, or any error with an
+// ExitCode() int or Hint() string method (a store's error says how to go
+// on without knowing which command printed it).
 package clikit
 
 import (
@@ -33,7 +38,7 @@ const (
 	ExitOK          = 0
 	ExitFailure     = 1
 	ExitUsage       = 2
-	ExitInterrupted = 130
+	ExitInterrupted = 130 // 128 + SIGINT; SIGTERM gives 143
 )
 
 // Version is the version of ce, set at build time with -ldflags.
@@ -89,9 +94,59 @@ type Env struct {
 	state *statedir.Dir
 }
 
-// Warnf prints a warning in the command's voice.
+// say prints one line for people in the command's voice; kind is "" for
+// information, else "warning", "error" or "hint".
+func say(w io.Writer, name, kind, msg string) {
+	if kind != "" {
+		kind += ": "
+	}
+	fmt.Fprintf(w, "%s: %s%s\n", name, kind, oneLine(msg))
+}
+
+// Infof tells the person what happened, when it is not data.
+func (e *Env) Infof(format string, args ...any) {
+	say(e.Stderr, e.Name, "", fmt.Sprintf(format, args...))
+}
+
+// Warnf prints a warning.
 func (e *Env) Warnf(format string, args ...any) {
-	fmt.Fprintf(e.Stderr, "%s: warning: %s\n", e.Name, fmt.Sprintf(format, args...))
+	say(e.Stderr, e.Name, "warning", fmt.Sprintf(format, args...))
+}
+
+// Errorf prints an error the command goes on after (one item of many
+// failed); the error that ends a command is returned instead.
+func (e *Env) Errorf(format string, args ...any) {
+	say(e.Stderr, e.Name, "error", fmt.Sprintf(format, args...))
+}
+
+// Failures collects the errors of a command that goes on after each (one
+// job of several could not be removed): the first is returned at the end,
+// with its exit status and hint; the others are printed as they come.
+type Failures struct {
+	env   *Env
+	first error
+}
+
+// Failures starts a collection.
+func (e *Env) Failures() *Failures { return &Failures{env: e} }
+
+// Add records an error; nil is ignored.
+func (f *Failures) Add(err error) {
+	switch {
+	case err == nil:
+	case f.first == nil:
+		f.first = err
+	default:
+		f.env.Errorf("%v", err)
+	}
+}
+
+// Err is the first error added, or nil.
+func (f *Failures) Err() error { return f.first }
+
+// Hintf says what to do next.
+func (e *Env) Hintf(format string, args ...any) {
+	say(e.Stderr, e.Name, "hint", fmt.Sprintf(format, args...))
 }
 
 // Config loads the configuration once.
@@ -106,6 +161,23 @@ func (e *Env) Config() (*config.Config, error) {
 	}
 	e.cfg, e.cfgP = cfg, cfg.Source()
 	return cfg, nil
+}
+
+// Setup loads the configuration and opens the state directory, for
+// commands that need both.
+func (e *Env) Setup() (*config.Config, *statedir.Dir, error) {
+	cfg, err := e.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := e.State()
+	return cfg, st, err
+}
+
+// Corrupted reports a store file that could not be loaded and was moved
+// aside: the hook for store.Store.OnCorrupt.
+func (e *Env) Corrupted(path, moved string, err error) {
+	e.Warnf("%s could not be loaded (%v); it was moved to %s and a new one started", path, err, moved)
 }
 
 // ConfigPath is the file the configuration came from ("" for defaults).
@@ -145,25 +217,6 @@ func ConsoleLogger(w io.Writer, level zerolog.Level) zerolog.Logger {
 		noColor = !isatty.IsTerminal(f.Fd())
 	}
 	return zerolog.New(zerolog.ConsoleWriter{Out: w, NoColor: noColor, TimeFormat: "15:04:05"}).Level(level).With().Timestamp().Logger()
-}
-
-// DaemonLogger returns a logger writing JSON lines to the daemon's log file
-// and, when stderr is a terminal, human lines there too.
-func (e *Env) DaemonLogger(st *statedir.Dir, daemon string, level string) (zerolog.Logger, func(), error) {
-	f, err := os.OpenFile(st.LogFile(daemon), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return zerolog.Nop(), func() {}, err
-	}
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil {
-		lvl = zerolog.InfoLevel
-	}
-	var w io.Writer = f
-	if sf, ok := e.Stderr.(*os.File); ok && isatty.IsTerminal(sf.Fd()) {
-		w = zerolog.MultiLevelWriter(f, zerolog.ConsoleWriter{Out: sf, TimeFormat: "15:04:05"})
-	}
-	log := zerolog.New(w).Level(lvl).With().Timestamp().Str("daemon", daemon).Logger()
-	return log, func() { f.Close() }, nil
 }
 
 // IsTerminal reports whether r is a terminal.
@@ -231,7 +284,7 @@ func (a App) Run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code
 		fmt.Fprintf(stderr, "%s: hint: %s --help shows the usage\n", a.Name, commandPath(a.Name, err))
 		return ExitUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	env := &Env{Name: a.Name, Stdin: stdin, Stdout: stdout, Stderr: stderr, Ctx: ctx}
 	for _, v := range []any{a.CLI} {
@@ -256,6 +309,50 @@ func commandPath(name string, err error) string {
 	return name
 }
 
+// Interrupted is the cause of a command's context when a signal ended it.
+type Interrupted struct{ Signal syscall.Signal }
+
+func (i *Interrupted) Error() string { return "interrupted by " + i.Signal.String() }
+
+// signalContext is cancelled by SIGINT or SIGTERM, with an *Interrupted
+// cause naming the signal.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(&Interrupted{Signal: s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(sigs); cancel(nil) }
+}
+
+// Status is the exit status and hint an error carries.
+func Status(err error) (code int, hint string) {
+	code = ExitFailure
+	var e *Error
+	var ce *config.Error
+	var coded interface{ ExitCode() int }
+	var hinted interface{ Hint() string }
+	switch {
+	case errors.As(err, &e):
+		code, hint = e.Code, e.Hint
+	case errors.As(err, &ce):
+		code = ExitUsage
+	default:
+		if errors.As(err, &coded) {
+			code = coded.ExitCode()
+		}
+		if errors.As(err, &hinted) {
+			hint = hinted.Hint()
+		}
+	}
+	return code, hint
+}
+
 func (a App) report(stderr io.Writer, ctx context.Context, err error) int {
 	if err == nil {
 		return ExitOK
@@ -264,22 +361,18 @@ func (a App) report(stderr io.Writer, ctx context.Context, err error) int {
 	if errors.As(err, &s) {
 		return s.Code
 	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "%s: interrupted\n", a.Name)
-		return ExitInterrupted
+	code, hint := Status(err)
+	var intr *Interrupted
+	if errors.As(context.Cause(ctx), &intr) {
+		code = 128 + int(intr.Signal)
+		if errors.Is(err, context.Canceled) {
+			say(stderr, a.Name, "", "interrupted")
+			return code
+		}
 	}
-	code, hint := ExitFailure, ""
-	var e *Error
-	var ce *config.Error
-	switch {
-	case errors.As(err, &e):
-		code, hint = e.Code, e.Hint
-	case errors.As(err, &ce):
-		code = ExitUsage
-	}
-	fmt.Fprintf(stderr, "%s: error: %s\n", a.Name, oneLine(err.Error()))
+	say(stderr, a.Name, "error", err.Error())
 	if hint != "" {
-		fmt.Fprintf(stderr, "%s: hint: %s\n", a.Name, hint)
+		say(stderr, a.Name, "hint", hint)
 	}
 	return code
 }

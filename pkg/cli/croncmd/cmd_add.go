@@ -10,6 +10,7 @@ import (
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/cronjob"
+	"github.com/ce-platform/ce/pkg/platform"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/session"
 	"github.com/ce-platform/ce/pkg/template"
@@ -59,8 +60,8 @@ func (c *AddCmd) Run(env *clikit.Env) error {
 	}
 	spec := cronjob.Spec{
 		Name: c.Name, Cron: c.Cron, In: c.In, At: c.At, TZ: c.TZ, Prompt: prompt, Missed: c.Missed,
-		Source: cronjob.SourceCLI, CreatedBy: "cli:" + defaultUser(),
-		Target: cronjob.Target{Session: c.Session, New: c.Session == "", Template: c.Template, Keep: c.Keep, User: defaultUser()},
+		Source: cronjob.SourceCLI, CreatedBy: "cli:" + platform.DefaultUser(),
+		Target: cronjob.Target{Session: c.Session, New: c.Session == "", Template: c.Template, Keep: c.Keep, User: platform.DefaultUser()},
 	}
 	if spec.New {
 		if c.Template != "" {

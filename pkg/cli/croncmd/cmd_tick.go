@@ -26,12 +26,11 @@ func (c *TickCmd) Help() string {
 // Run ticks once.
 func (c *TickCmd) Run(env *clikit.Env) error {
 	start := time.Now()
-	s, p, err := scheduler(env)
+	s, _, err := scheduler(env)
 	if err != nil {
 		return err
 	}
 	rep, err := s.Tick(env.Ctx)
-	events(p.d.Events, rep)
 	for _, w := range rep.Warnings {
 		env.Warnf("%s", w)
 	}
@@ -41,24 +40,19 @@ func (c *TickCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	var failed error
+	failed := env.Failures()
 	for _, f := range rep.Fired {
 		if f.State == cronjob.StateError {
-			e := clikit.Fail("ce-cron ls shows the job; fix its target or remove it", "job %s did not fire: %s", f.Job, f.Error)
-			if failed != nil {
-				fmt.Fprintf(env.Stderr, "%s: error: %v\n", env.Name, e)
-				continue
-			}
-			failed = e
+			failed.Add(clikit.Fail("ce-cron ls shows the job; fix its target or remove it", "job %s did not fire: %s", f.Job, f.Error))
 		}
 	}
 	for _, f := range rep.Retrying {
 		env.Warnf("job %s did not fire yet (attempt %d of %d): %s", f.Job, f.Attempts, cronjob.MaxAttempts, f.Error)
 	}
 	if clikit.IsTerminal(os.Stderr) && !c.Verbose {
-		fmt.Fprintf(env.Stderr, "fired %d jobs in %s\n", len(rep.Fired), time.Since(start).Round(time.Millisecond))
+		env.Infof("fired %d jobs in %s", len(rep.Fired), time.Since(start).Round(time.Millisecond))
 	}
-	return failed
+	return failed.Err()
 }
 
 // report prints a tick's report, one line per thing done.

@@ -14,7 +14,7 @@ import (
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/cronjob"
-	"github.com/ce-platform/ce/pkg/eventlog"
+	"github.com/ce-platform/ce/pkg/platform"
 	"github.com/ce-platform/ce/pkg/statedir"
 )
 
@@ -67,24 +67,24 @@ func jobs(env *clikit.Env) (*cronjob.Store, *statedir.Dir, error) {
 		return nil, nil, err
 	}
 	s := cronjob.Open(st)
-	s.Store().OnCorrupt = func(path, moved string, err error) {
-		env.Warnf("%s could not be loaded (%v); it was moved to %s and a new one started", path, err, moved)
-	}
+	s.Store().OnCorrupt = env.Corrupted
 	return s, st, nil
 }
 
-// scheduler returns a scheduler that fires through the run driver.
-func scheduler(env *clikit.Env) (*cronjob.Scheduler, *driverPusher, error) {
-	d, err := env.Driver()
+// scheduler returns a scheduler that fires through the platform and
+// records what it did in the event log.
+func scheduler(env *clikit.Env) (*cronjob.Scheduler, *statedir.Dir, error) {
+	cfg, st, err := env.Setup()
 	if err != nil {
 		return nil, nil, err
 	}
-	s, _, err := jobs(env)
+	js, _, err := jobs(env)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &driverPusher{d: d}
-	return &cronjob.Scheduler{Store: s, Pusher: p, Now: time.Now, Config: &d.Config.Cron}, p, nil
+	p := platform.Open(st, cfg, env.ConfigPath(), env.Logger())
+	p.OnCorrupt(env.Corrupted)
+	return &cronjob.Scheduler{Store: js, Pusher: cronjob.PlatformPusher{P: p}, Now: time.Now, Config: &cfg.Cron, Events: p.Events}, st, nil
 }
 
 // notify wakes ce-cron serve through the broker; it also watches cron.db,
@@ -107,28 +107,6 @@ func jobErr(name string, err error) error {
 		return clikit.Fail("pick another name, or remove it first with ce-cron rm "+name, "%v", err)
 	}
 	return err
-}
-
-// events records what a tick or fire did in the event log.
-func events(log *eventlog.Log, rep cronjob.Report) {
-	var evs []eventlog.Event
-	for _, f := range rep.Fired {
-		data := map[string]any{"job": f.Job, "fire": f.Fire, "due": f.Due, "manual": f.Manual}
-		typ := "cron.fired"
-		if f.Error != "" {
-			typ, data["error"] = "cron.failed", f.Error
-		}
-		evs = append(evs, eventlog.Event{Type: typ, Session: f.Session, Item: f.Item, Data: data})
-	}
-	for _, s := range rep.Skipped {
-		evs = append(evs, eventlog.Event{Type: "cron.skipped", Data: map[string]any{"job": s.Job, "count": s.Count, "removed": s.Removed}})
-	}
-	for _, c := range rep.Cleaned {
-		evs = append(evs, eventlog.Event{Type: "session.removed", Session: c.Session, Data: map[string]any{"job": c.Job, "reason": "cron run over"}})
-	}
-	if len(evs) > 0 {
-		log.Append(evs...)
-	}
 }
 
 // when formats a time for tables: local, with the date when not today.

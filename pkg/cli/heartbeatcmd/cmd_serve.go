@@ -1,14 +1,10 @@
 package heartbeatcmd
 
 import (
-	"errors"
-	"os"
-	"os/signal"
-	"runtime/debug"
-	"syscall"
+	"context"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/daemon"
 	"github.com/ce-platform/ce/pkg/heartbeat"
 )
 
@@ -26,52 +22,15 @@ func (c *ServeCmd) Help() string {
 
 // Run serves until SIGINT or SIGTERM.
 func (c *ServeCmd) Run(env *clikit.Env) error {
-	debug.SetGCPercent(50) // it idles for hours: keep it small
 	e, err := open(env)
 	if err != nil {
 		return err
 	}
-	log, closeLog, err := env.DaemonLogger(e.State, "heartbeat", e.Config().Log.Level)
-	if err != nil {
-		return clikit.Fail("check the permissions of the state directory", "open the log: %v", err)
-	}
-	defer closeLog()
-	e.Log = log.With().Int("pid", os.Getpid()).Logger()
-
-	reload := make(chan *config.Config, 1)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for {
-			select {
-			case <-env.Ctx.Done():
-				return
-			case <-hup:
-			}
-			path, explicit := config.Path(env.Globals.Config)
-			cfg, err := config.Load(path, explicit)
-			if err != nil {
-				e.Log.Error().Err(err).Msg("SIGHUP: the configuration does not load; keeping the old one")
-				continue
-			}
-			e.Log.Info().Msg("SIGHUP: reloading the configuration")
-			select {
-			case reload <- cfg:
-			case <-env.Ctx.Done():
-				return
-			}
-		}
-	}()
-	err = e.Serve(env.Ctx, reload)
-	var serving *heartbeat.ErrServing
-	if errors.As(err, &serving) {
-		return clikit.Fail("stop it first; ce-heartbeat trigger and tick work beside it", "%v", err)
-	}
-	if err != nil {
-		e.Log.Error().Err(err).Msg("heartbeat stopped")
-		return err
-	}
-	e.Log.Info().Msg("heartbeat stopped")
-	return nil
+	spec := daemon.Spec{Name: "heartbeat", What: "ce-heartbeat serve", Lock: heartbeat.ServeLock,
+		Beside: "ce-heartbeat trigger and tick work beside it"}
+	in := daemon.Input{State: e.State, Config: e.Config(), ConfigFlag: env.Globals.Config, Stderr: env.Stderr}
+	return daemon.Run(env.Ctx, spec, in, func(ctx context.Context, dm *daemon.Daemon) error {
+		e.Log = dm.Log
+		return e.Serve(ctx, dm.Bridge, dm.Reload)
+	})
 }

@@ -9,8 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/agentenv"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/cli/queuecmd"
 	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/heartbeat"
 	"github.com/ce-platform/ce/pkg/lockfile"
@@ -73,11 +73,9 @@ func open(env *clikit.Env) (*heartbeat.Engine, error) {
 	}
 	e := heartbeat.New(st, cfg)
 	base := os.Environ()
-	e.ChildEnv = func() []string { return queuecmd.ChildEnv(base, e.Config().Agent.Env) }
+	e.ChildEnv = func() []string { return agentenv.Build(base, e.Config().Agent.Env) }
 	e.Log = env.Logger()
-	e.Store().OnCorrupt = func(path, moved string, err error) {
-		env.Warnf("%s could not be loaded (%v); it was moved to %s and a new one started", path, err, moved)
-	}
+	e.Store().OnCorrupt = env.Corrupted
 	return e, nil
 }
 

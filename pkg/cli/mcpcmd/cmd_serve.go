@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/daemon"
 	"github.com/ce-platform/ce/pkg/ext"
 	"github.com/ce-platform/ce/pkg/mcpconfig"
 	"github.com/ce-platform/ce/pkg/mcpserver"
@@ -33,7 +34,7 @@ func (c *ServeCmd) Run(env *clikit.Env) error {
 	if cfgErr == nil {
 		level = cfg.Log.Level
 	}
-	log, closeLog, err := env.DaemonLogger(st, "mcp", level)
+	log, closeLog, err := daemon.Logger(st, "mcp", level, env.Stderr)
 	if err != nil {
 		return clikit.Fail("check the permissions of the state directory", "open the log: %v", err)
 	}

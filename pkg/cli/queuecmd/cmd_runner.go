@@ -6,12 +6,13 @@ import (
 	"errors"
 	"os"
 	"runtime/debug"
-	"strings"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/agentenv"
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/daemon"
 	"github.com/ce-platform/ce/pkg/runner"
 )
 
@@ -19,37 +20,6 @@ import (
 // tmux pane.
 type RunnerCmd struct {
 	Name string `arg:"" help:"Session name."`
-}
-
-// cleanedVars are removed from claude's environment: a nested CLAUDECODE
-// makes claude refuse to start, and ce's own variables are not claude's.
-var cleanedVars = []string{"CLAUDECODE=", "CLAUDE_CODE_ENTRYPOINT=", "CE_", "TMUX=", "TMUX_PANE="}
-
-// ChildEnv returns the environment for claude: base cleaned of ce's and
-// nested-claude variables, then agent.env applied.
-func ChildEnv(base []string, agentEnv map[string]string) []string {
-	out := make([]string, 0, len(base)+len(agentEnv))
-	for _, kv := range base {
-		drop := false
-		for _, p := range cleanedVars {
-			if strings.HasPrefix(kv, p) {
-				drop = true
-				break
-			}
-		}
-		if name, _, _ := strings.Cut(kv, "="); agentEnv[name] != "" {
-			drop = true
-		} else if _, set := agentEnv[name]; set {
-			drop = true
-		}
-		if !drop {
-			out = append(out, kv)
-		}
-	}
-	for k, v := range agentEnv {
-		out = append(out, k+"="+v)
-	}
-	return out
 }
 
 // publisher returns a non-blocking function that publishes each stream line
@@ -98,7 +68,7 @@ func (c *RunnerCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	log, closeLog, err := env.DaemonLogger(st, "runner", cfg.Log.Level)
+	log, closeLog, err := daemon.Logger(st, "runner", cfg.Log.Level, env.Stderr)
 	if err != nil {
 		return err
 	}
@@ -119,7 +89,7 @@ func (c *RunnerCmd) Run(env *clikit.Env) error {
 					log.Warn().Err(err).Msg("config no longer loads; using the one read at start")
 				}
 			}
-			return ChildEnv(base, agentEnv)
+			return agentenv.Build(base, agentEnv)
 		},
 		LaunchGap: time.Duration(cfg.Agent.LaunchGap),
 		KeepWarm:  time.Duration(cfg.Sessions.KeepWarm),

@@ -2,7 +2,6 @@ package sessioncmd
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -11,7 +10,6 @@ import (
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/ext"
-	"github.com/ce-platform/ce/pkg/ext/ask"
 	"github.com/ce-platform/ce/pkg/pending"
 )
 
@@ -75,52 +73,6 @@ func (c *PendingCmd) Run(env *clikit.Env) error {
 		return err
 	}
 	fmt.Fprintln(env.Stderr, "answer with: ce-session answer ID TEXT (or the number of a choice)")
-	return nil
-}
-
-// AnswerCmd answers a question.
-type AnswerCmd struct {
-	ID   string   `arg:"" help:"The question's ID, as ce-session pending lists it (a12)."`
-	Text []string `arg:"" help:"The answer, or the number of one of the question's choices."`
-}
-
-// Run resolves the question; its asker, waiting in a tool call, gets the
-// answer at once.
-func (c *AnswerCmd) Run(env *clikit.Env) error {
-	id, err := pending.ParseID(c.ID)
-	if err != nil {
-		return clikit.Usage("ce-session pending lists the open questions", "%v", err)
-	}
-	ps, e, err := openPending(env)
-	if err != nil {
-		return err
-	}
-	text := strings.Join(c.Text, " ")
-	r, err := ps.Resolve(env.Ctx, id, text, "user:"+defaultUser())
-	var closed *pending.ClosedError
-	var choice *pending.ChoiceError
-	switch {
-	case errors.Is(err, pending.ErrNotFound):
-		return clikit.Fail("ce-session pending lists the open questions", "no question %s", id)
-	case errors.As(err, &closed):
-		return clikit.Fail("ce-session pending lists the open questions", "%v", err)
-	case errors.As(err, &choice):
-		return clikit.Usage("ce-session pending lists the question with its choices", "%v", err)
-	case err != nil && strings.TrimSpace(text) == "":
-		return clikit.Usage("give the answer as arguments", "%v", err)
-	case err != nil:
-		return err
-	}
-	ask.Answered(env.Ctx, e, r)
-	how := ""
-	if len(r.Choices) > 0 && strings.TrimSpace(text) != r.Answer {
-		for i, ch := range r.Choices {
-			if ch == r.Answer {
-				how = fmt.Sprintf(" with choice %d", i+1)
-			}
-		}
-	}
-	fmt.Fprintf(env.Stdout, "answered %s (%s from %s)%s: %s\n", r.ID, r.Kind, orDash(r.Session), how, r.Answer)
 	return nil
 }
 

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/dispatch"
-	"github.com/ce-platform/ce/pkg/eventlog"
+	"github.com/ce-platform/ce/pkg/platform"
 	"github.com/ce-platform/ce/pkg/queue"
+	"github.com/ce-platform/ce/pkg/render"
 	"github.com/ce-platform/ce/pkg/streamjson"
+	"github.com/ce-platform/ce/pkg/text"
 )
 
 // SendCmd sends a prompt.
@@ -38,10 +39,7 @@ func (c *SendCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	if _, err := get(env.Ctx, d, c.Name); err != nil {
-		return err
-	}
-	it, err := push(env.Ctx, d, c.Name, prompt, "cli")
+	it, err := d.Enqueue(env.Ctx, platform.Prompt{Session: c.Name, Text: prompt, Source: "cli"})
 	if err != nil {
 		return err
 	}
@@ -55,23 +53,23 @@ func (c *SendCmd) Run(env *clikit.Env) error {
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	out := &printer{env: env, mode: modeResult}
+	out := &printer{env: env}
 	switch {
 	case c.JSON:
-		out.mode = modeJSON
+		out.raw = env.Stdout
 	case c.Stream:
-		out.mode = modeStream
+		out.stream = &render.Printer{Text: env.Stdout, Tools: env.Stderr}
 	}
-	final, err := follow(ctx, d, it, out.line)
-	if err != nil {
-		if ctx.Err() != nil {
-			what := "timed out waiting"
-			if env.Ctx.Err() != nil {
-				what = "interrupted"
-			}
-			return clikit.Fail(fmt.Sprintf("follow it with ce-session tail -f %s, or stop it with ce-session stop %s", c.Name, c.Name),
-				"%s; prompt %s goes on in session %s", what, it.ID, c.Name)
+	final, err := d.Await(ctx, it, out.line)
+	if err != nil && ctx.Err() != nil {
+		what := "timed out waiting"
+		if env.Ctx.Err() != nil {
+			what = "interrupted"
 		}
+		return clikit.WithHint(clikit.ExitFailure, fmt.Errorf("%s; prompt %s goes on in session %s", what, it.ID, c.Name),
+			fmt.Sprintf("follow it with ce-session tail -f %s, or stop it with ce-session stop %s", c.Name, c.Name))
+	}
+	if err != nil {
 		return err
 	}
 	return out.finish(final)
@@ -81,117 +79,37 @@ func (c *SendCmd) Run(env *clikit.Env) error {
 func readPrompt(env *clikit.Env, args []string) (string, error) {
 	if len(args) > 0 && !(len(args) == 1 && args[0] == "-") {
 		p := strings.Join(args, " ")
-		return p, checkPrompt(p)
+		return p, queue.CheckPrompt(p)
 	}
 	if clikit.IsTerminal(env.Stdin) {
-		fmt.Fprintln(env.Stderr, "reading the prompt from the terminal; end it with Ctrl-D")
+		env.Infof("reading the prompt from the terminal; end it with Ctrl-D")
 	}
-	b, err := io.ReadAll(io.LimitReader(env.Stdin, queue.MaxPrompt+1))
-	if err != nil {
-		return "", err
-	}
-	return string(b), checkPrompt(string(b))
+	return queue.ReadPrompt(env.Stdin)
 }
 
-func checkPrompt(p string) error {
-	if err := queue.CheckPrompt(p); err != nil {
-		return clikit.Usage("pass the prompt as arguments or on stdin", "%v", err)
-	}
-	return nil
-}
-
-// push queues a prompt and records it in the event log.
-func push(ctx context.Context, d *dispatch.Driver, name, prompt, source string) (queue.Item, error) {
-	it, err := d.Queue.Push(ctx, name, prompt, source)
-	if err != nil {
-		return it, err
-	}
-	d.Events.Append(eventlog.Event{Type: "prompt.queued", Session: name, Item: it.ID, Data: map[string]any{"source": source, "bytes": len(prompt)}})
-	if d.WorkerServing() {
-		d.NotifyQueue(ctx, name, it.ID)
-	}
-	return it, nil
-}
-
-// follow waits for item it to end, delivering the stream lines of each of
-// its runs as they are read. The session is driven by this process when no
-// worker serves it.
-func follow(ctx context.Context, d *dispatch.Driver, it queue.Item, fn func([]byte) error) (queue.Item, error) {
-	type result struct {
-		it  queue.Item
-		err error
-	}
-	done := make(chan result, 1)
-	runs := make(chan queue.Item, 8)
-	// Following stops a moment after the item ended, whatever happened to
-	// the run's files.
-	fctx, stopFollowing := context.WithCancel(ctx)
-	defer stopFollowing()
-	go func() {
-		it, err := d.WaitFinal(ctx, it, func(r queue.Item) { runs <- r })
-		done <- result{it, err}
-		time.AfterFunc(2*time.Second, stopFollowing)
-	}()
-	for {
-		select {
-		case r := <-runs:
-			if _, err := d.FollowRun(fctx, r.Session, r.Run, fn); err != nil && fctx.Err() == nil {
-				return r, err
-			}
-		case r := <-done:
-			// Runs that started before the end are still to be shown.
-			for len(runs) > 0 {
-				run := <-runs
-				d.FollowRun(fctx, run.Session, run.Run, fn)
-			}
-			return r.it, r.err
-		case <-ctx.Done():
-			return it, ctx.Err()
-		}
-	}
-}
-
-type outputMode int
-
-const (
-	modeResult outputMode = iota
-	modeStream
-	modeJSON
-)
-
-// printer renders the stream of a run for send and tail.
+// printer shows the runs of a sent prompt: nothing but the final text by
+// default, every line as claude wrote it (raw, for --json) or rendered for
+// people (stream, for --stream).
 type printer struct {
-	env     *clikit.Env
-	mode    outputMode
-	result  *streamjson.Result
-	printed bool
+	env    *clikit.Env
+	raw    io.Writer
+	stream *render.Printer
+	result string
+	got    bool
 }
 
-func (p *printer) line(l []byte) error {
-	if p.mode == modeJSON {
-		_, err := p.env.Stdout.Write(append(l, '\n'))
+func (p *printer) line(_ queue.Item, l []byte) error {
+	if p.raw != nil {
+		_, err := p.raw.Write(append(l, '\n'))
 		return err
 	}
-	ev, err := streamjson.Parse(l)
-	if err != nil {
-		return nil
-	}
-	if r, ok := ev.Result(); ok {
-		p.result = r
-	}
-	if p.mode != modeStream || ev.Type != "assistant" {
-		return nil
-	}
-	for _, b := range ev.AssistantBlocks() {
-		switch b.Type {
-		case "text":
-			if b.Text != "" {
-				fmt.Fprintln(p.env.Stdout, b.Text)
-				p.printed = true
-			}
-		case "tool_use":
-			fmt.Fprintln(p.env.Stderr, streamjson.ToolLine(b))
+	if ev, err := streamjson.Parse(l); err == nil {
+		if r, ok := ev.Result(); ok {
+			p.result, p.got = r.Text, true
 		}
+	}
+	if p.stream != nil {
+		return p.stream.Line(l)
 	}
 	return nil
 }
@@ -200,12 +118,15 @@ func (p *printer) line(l []byte) error {
 func (p *printer) finish(it queue.Item) error {
 	switch it.State {
 	case queue.Done:
-		if p.mode == modeResult {
-			text := it.Result
-			if p.result != nil {
-				text = p.result.Text
+		if p.raw == nil && p.stream == nil {
+			out := it.Result
+			if p.got {
+				out = p.result
 			}
-			fmt.Fprintln(p.env.Stdout, text)
+			if clikit.IsTerminal(p.env.Stdout) {
+				out = text.Safe(out)
+			}
+			fmt.Fprintln(p.env.Stdout, out)
 		}
 		return nil
 	case queue.Parked:

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/session"
+	"github.com/ce-platform/ce/pkg/text"
 )
 
 // ShowCmd shows one session.
@@ -22,17 +22,9 @@ func (c *ShowCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	r, err := get(env.Ctx, d, c.Name)
+	r, err := d.Get(env.Ctx, c.Name)
 	if err != nil {
 		return err
-	}
-	counts, err := d.Queue.Counts(env.Ctx)
-	if err != nil {
-		return err
-	}
-	r.Queued = counts[r.Name]
-	if !alive(env.Ctx, d, r.Name) {
-		r.Status = session.Dead
 	}
 	if c.JSON {
 		return json.NewEncoder(env.Stdout).Encode(r)
@@ -54,7 +46,7 @@ func (c *ShowCmd) Run(env *clikit.Env) error {
 	row("tokens", fmt.Sprintf("in %d, out %d, cache read %d, cache write %d", r.Tokens.Input, r.Tokens.Output, r.Tokens.CacheRead, r.Tokens.CacheCreation))
 	row("time", (time.Duration(r.DurationMS) * time.Millisecond).String())
 	if r.LastError != "" {
-		row("last error", r.LastError)
+		row("last error", text.Safe(r.LastError))
 	}
 	if r.LastRun != "" {
 		row("last run", r.LastRun)

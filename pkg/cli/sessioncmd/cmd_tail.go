@@ -1,11 +1,11 @@
 package sessioncmd
 
 import (
-	"fmt"
+	"io"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/render"
 	"github.com/ce-platform/ce/pkg/rundir"
-	"github.com/ce-platform/ce/pkg/streamjson"
 )
 
 // TailCmd prints the events of the latest run.
@@ -21,42 +21,20 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	rec, err := get(env.Ctx, d, c.Name)
+	rec, err := d.Record(env.Ctx, c.Name)
 	if err != nil {
 		return err
 	}
-	show := func(l []byte) error {
-		if c.JSON {
+	people := &render.Printer{Text: env.Stdout, Tools: env.Stdout, Footer: env.Stdout}
+	show := people.Line
+	if c.JSON {
+		show = func(l []byte) error {
 			_, err := env.Stdout.Write(append(l, '\n'))
 			return err
 		}
-		ev, err := streamjson.Parse(l)
-		if err != nil {
-			return nil
-		}
-		switch ev.Type {
-		case "assistant":
-			for _, b := range ev.AssistantBlocks() {
-				switch b.Type {
-				case "text":
-					fmt.Fprintln(env.Stdout, b.Text)
-				case "tool_use":
-					fmt.Fprintln(env.Stdout, streamjson.ToolLine(b))
-				}
-			}
-		case "result":
-			if r, ok := ev.Result(); ok {
-				state := "done"
-				if r.IsError {
-					state = "error"
-				}
-				fmt.Fprintf(env.Stdout, "── %s: %d turns, %.1fs, $%.4f\n", state, r.NumTurns, float64(r.DurationMS)/1000, r.CostUSD)
-			}
-		}
-		return nil
 	}
 	if rec.LastRun == "" && !c.Follow {
-		fmt.Fprintf(env.Stderr, "session %s has no runs yet\n", c.Name)
+		env.Infof("session %s has no runs yet", c.Name)
 		return nil
 	}
 	if !c.Follow {
@@ -71,7 +49,7 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 		}
 		return nil
 	}
-	w, err := d.WatchFile("sessions.db")
+	w, err := d.State.Watch("sessions.db")
 	if err != nil {
 		return err
 	}
@@ -80,7 +58,7 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 	for {
 		if run != "" {
 			if !c.JSON {
-				fmt.Fprintf(env.Stdout, "── run %s\n", run)
+				io.WriteString(env.Stdout, "── run "+run+"\n")
 			}
 			if _, err := d.FollowRun(env.Ctx, c.Name, run, show); err != nil {
 				return err
@@ -89,10 +67,10 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 		for {
 			select {
 			case <-env.Ctx.Done():
-				return nil
+				return env.Ctx.Err()
 			case <-w.C:
 			}
-			rec, err = get(env.Ctx, d, c.Name)
+			rec, err = d.Record(env.Ctx, c.Name)
 			if err != nil {
 				return err
 			}

@@ -1,20 +1,16 @@
 // Package sessioncmd is the ce-session command: named Claude sessions, each
 // a tmux session on ce's own tmux server with a runner that owns its claude
-// process. cmd/ce-session is a one-line main around Main.
+// process. cmd/ce-session is a one-line main around Main; the operations
+// themselves are package platform's and dispatch's.
 package sessioncmd
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/user"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/dispatch"
-	"github.com/ce-platform/ce/pkg/session"
 )
 
 // CLI is the command line of ce-session.
@@ -54,28 +50,15 @@ func App() clikit.App {
 // Main runs ce-session and returns its exit status.
 func Main(args []string) int { return App().Main(args) }
 
-func open(env *clikit.Env) (*dispatch.Driver, error) { return env.Driver() }
-
-// get returns a session or an error that says how to find one.
-func get(ctx context.Context, d *dispatch.Driver, name string) (session.Record, error) {
-	if err := session.ValidName(name); err != nil {
-		return session.Record{}, clikit.Usage("session names use letters, digits, '-' and '_'", "%v", err)
+// open returns the run driver of the environment's state directory.
+func open(env *clikit.Env) (*dispatch.Driver, error) {
+	cfg, st, err := env.Setup()
+	if err != nil {
+		return nil, err
 	}
-	rec, err := d.Sessions.Get(ctx, name)
-	if errors.Is(err, session.ErrNotFound) {
-		return rec, clikit.Fail("ce-session ls lists sessions; ce-session new "+name+" creates it", "no session %q", name)
-	}
-	return rec, err
-}
-
-func defaultUser() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return "default"
+	d := dispatch.New(st, cfg, env.ConfigPath(), env.Logger())
+	d.OnCorrupt(env.Corrupted)
+	return d, nil
 }
 
 func ago(t time.Time) string {

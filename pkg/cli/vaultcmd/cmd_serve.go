@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/config"
+	"github.com/ce-platform/ce/pkg/daemon"
 	"github.com/ce-platform/ce/pkg/vault"
 	"github.com/rs/zerolog"
 )
@@ -49,21 +46,24 @@ func (c *ServeCmd) Run(env *clikit.Env) error {
 	if !v.Exists() {
 		return vaultErr(fmt.Errorf("%w in %s", vault.ErrNoVault, v.Dir))
 	}
-	cl := bridge.Dial(bridge.Socket(st))
-	defer cl.Close()
+	a := vault.NewAgent(v, time.Duration(cfg.Vault.AgentTimeout), cfg.Vault.ExecAllow)
+	spec := daemon.Spec{Name: "vault", What: "a vault agent", Lock: "vault-serve",
+		Beside: "ce-vault lock locks it, ce-vault unlock unlocks it",
+		Health: func() map[string]any { return map[string]any{"unlocked": a.Unlocked()} }}
+	in := daemon.Input{State: st, Config: cfg, ConfigFlag: env.Globals.Config, Stderr: env.Stderr}
+	return daemon.Run(env.Ctx, spec, in, func(ctx context.Context, dm *daemon.Daemon) error {
+		return c.serve(ctx, env, a, dm)
+	})
+}
+
+// serve unlocks the agent (unless --locked) and provides vault.* on the
+// broker until ctx ends.
+func (c *ServeCmd) serve(ctx context.Context, env *clikit.Env, a *vault.Agent, dm *daemon.Daemon) error {
+	log, cl := dm.Log, dm.Bridge
 	var running vault.Status
-	if err := (agent{cl}).call(env.Ctx, vault.MethodStatus, nil, &running); err == nil {
+	if err := (agent{cl}).call(ctx, vault.MethodStatus, nil, &running); err == nil {
 		return clikit.Fail("ce-vault lock locks it; stop it before starting another", "an agent already runs (pid %d)", running.PID)
 	}
-
-	log, closeLog, err := env.DaemonLogger(st, "vault", cfg.Log.Level)
-	if err != nil {
-		return clikit.Fail("check the permissions of the state directory", "open the log: %v", err)
-	}
-	defer closeLog()
-	log = log.With().Int("pid", os.Getpid()).Logger()
-	a := vault.NewAgent(v, time.Duration(cfg.Vault.AgentTimeout), cfg.Vault.ExecAllow)
-
 	if !c.Locked {
 		pass, err := c.read(env, "passphrase of the vault: ", false)
 		switch {
@@ -80,56 +80,30 @@ func (c *ServeCmd) Run(env *clikit.Env) error {
 			log.Info().Msg("unlocked")
 		}
 	}
-	defer func() {
-		a.Lock()
-		log.Info().Msg("stopped")
-	}()
-
-	ctx, cancel := context.WithCancel(env.Ctx)
-	defer cancel()
+	defer a.Lock()
 	go a.Watch(ctx, func() {
 		log.Info().Int64("idle_timeout_ms", a.Status().IdleTimeoutMS).Msg("locked after the idle timeout")
 	})
-	go reload(ctx, env, a, log)
-	go cl.ProvideHealth(ctx, "vault", func() map[string]any { return map[string]any{"unlocked": a.Unlocked()} })
-
+	go func() {
+		for cfg := range dm.Reload {
+			a.Configure(time.Duration(cfg.Vault.AgentTimeout), cfg.Vault.ExecAllow)
+			log.Info().Dur("agent_timeout", time.Duration(cfg.Vault.AgentTimeout)).Strs("exec_allow", cfg.Vault.ExecAllow).Msg("vault settings reloaded")
+		}
+	}()
 	if !cl.Available() {
 		log.Warn().Str("socket", cl.Socket()).Msg("no broker yet; providing vault.* as soon as one runs")
 	}
-	log.Info().Bool("unlocked", a.Unlocked()).Dur("agent_timeout", time.Duration(cfg.Vault.AgentTimeout)).
-		Strs("exec_allow", cfg.Vault.ExecAllow).Msg("agent serving")
-	err = cl.Provide(ctx, vault.Methods, logged(a, log))
+	log.Info().Bool("unlocked", a.Unlocked()).Dur("agent_timeout", time.Duration(dm.Config.Vault.AgentTimeout)).
+		Strs("exec_allow", dm.Config.Vault.ExecAllow).Msg("agent serving")
+	err := cl.Provide(ctx, vault.Methods, logged(a, log))
 	var re *bridge.RPCError
 	if errors.As(err, &re) && re.Code == bridge.CodeConflict {
 		return clikit.Fail("ce-bridge call bridge.providers shows who provides them", "another process provides the vault methods: %s", re.Message)
 	}
 	if err != nil && !errors.Is(err, bridge.ErrClosed) {
-		log.Error().Err(err).Msg("provide failed")
 		return err
 	}
 	return nil
-}
-
-// reload re-reads the configuration on SIGHUP.
-func reload(ctx context.Context, env *clikit.Env, a *vault.Agent, log zerolog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-		}
-		path, explicit := config.Path(env.Globals.Config)
-		cfg, err := config.Load(path, explicit)
-		if err != nil {
-			log.Error().Err(err).Msg("SIGHUP: the configuration does not load; keeping the old one")
-			continue
-		}
-		a.Configure(time.Duration(cfg.Vault.AgentTimeout), cfg.Vault.ExecAllow)
-		log.Info().Dur("agent_timeout", time.Duration(cfg.Vault.AgentTimeout)).Strs("exec_allow", cfg.Vault.ExecAllow).Msg("SIGHUP: configuration reloaded")
-	}
 }
 
 // logged wraps the agent's handler with a log line per call: the method,

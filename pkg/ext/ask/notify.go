@@ -15,14 +15,14 @@ import (
 // the pending.Request as JSON.
 const (
 	// TopicCreated: a request was created and its asker waits.
-	TopicCreated = "ask.created"
+	TopicCreated = eventlog.AskCreated
 	// TopicAnswered: a request was answered; published by whoever
 	// resolved it.
-	TopicAnswered = "ask.answered"
+	TopicAnswered = eventlog.AskAnswered
 	// TopicClosed: a request ended without an answer (expired, or
 	// withdrawn because its asker stopped waiting); published by the
 	// asker.
-	TopicClosed = "ask.closed"
+	TopicClosed = eventlog.AskClosed
 )
 
 // publishTimeout bounds a publish, so a stuck broker never holds up a tool

@@ -27,8 +27,8 @@ const Name = "cron"
 
 // Event types in the event log.
 const (
-	EventCreated = "cron.created"
-	EventDeleted = "cron.deleted"
+	EventCreated = eventlog.CronCreated
+	EventDeleted = eventlog.CronDeleted
 )
 
 func init() { ext.Register(Name, New) }

@@ -3,14 +3,10 @@ package sessions
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"time"
 
-	"github.com/ce-platform/ce/pkg/bridge"
-	"github.com/ce-platform/ce/pkg/ext"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/statedir"
-	"github.com/fsnotify/fsnotify"
 )
 
 // itemPoll is how often the question's queue item is read besides watching
@@ -30,33 +26,10 @@ func (e *itemEnded) Error() string { return "queue item " + e.item.ID + " ended"
 // removed; it reads the item when queue.db is written and every itemPoll,
 // until ctx ends.
 func watchItem(ctx context.Context, st *statedir.Dir, q *queue.Queue, id string, stop context.CancelCauseFunc) {
-	changed := make(chan struct{}, 1)
-	if w, err := fsnotify.NewWatcher(); err == nil {
-		defer func() { go w.Close() }() // closing takes 5-20 ms
-		if w.Add(st.Root) == nil {
-			go func() {
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case ev, ok := <-w.Events:
-						if !ok {
-							return
-						}
-						if filepath.Base(ev.Name) == "queue.db" && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
-							select {
-							case changed <- struct{}{}:
-							default:
-							}
-						}
-					case _, ok := <-w.Errors:
-						if !ok {
-							return
-						}
-					}
-				}
-			}()
-		}
+	var changed <-chan string
+	if w, err := st.Watch(queue.DBFile); err == nil {
+		defer w.Close()
+		changed = w.C
 	}
 	tick := time.NewTicker(itemPoll)
 	defer tick.Stop()
@@ -86,17 +59,4 @@ func cancelItem(q *queue.Queue, id string) bool {
 	defer cancel()
 	_, err := q.Cancel(ctx, id)
 	return err == nil
-}
-
-// publishQueueChanged wakes a queue worker through the broker; the worker
-// also watches queue.db, so this only saves it a file event.
-func publishQueueChanged(ctx context.Context, env ext.Env, it queue.Item) {
-	if env.BridgeSocket == "" {
-		return
-	}
-	c := bridge.Dial(env.BridgeSocket)
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	c.Publish(ctx, "queue.changed", map[string]string{"session": it.Session, "item": it.ID})
 }

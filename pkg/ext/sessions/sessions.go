@@ -18,10 +18,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/ext"
 	"github.com/ce-platform/ce/pkg/ext/ask"
 	"github.com/ce-platform/ce/pkg/pending"
+	"github.com/ce-platform/ce/pkg/platform"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/session"
 )
@@ -147,8 +147,9 @@ func sessionAsk(ctx context.Context, c ext.Call) ext.Result {
 	if err != nil {
 		return ext.Errorf("the question was not asked: %v", err)
 	}
-	q := queue.Open(st)
-	it, err := q.Push(ctx, target, QuestionPrompt(req), "session:"+me)
+	p := ext.Platform(c.Env)
+	q := p.Queue
+	it, err := p.Enqueue(ctx, platform.Prompt{Session: target, Text: QuestionPrompt(req), Source: "session:" + me, Data: map[string]any{"ask": req.ID}})
 	if err != nil {
 		ask.Withdraw(c.Env, ps, req.ID, "the question could not be queued")
 		return ext.Errorf("the question could not be queued for session %s: %v", target, err)
@@ -156,9 +157,7 @@ func sessionAsk(ctx context.Context, c ext.Call) ext.Result {
 	if r, err := ps.SetItem(ctx, req.ID, it.ID); err == nil {
 		req = r
 	}
-	ask.EventLog(c.Env).Append(eventlog.Event{Type: "prompt.queued", Session: target, Item: it.ID, Data: map[string]any{"source": it.Source, "bytes": len(it.Prompt), "ask": req.ID}})
 	ask.Announce(ctx, c.Env, req)
-	publishQueueChanged(ctx, c.Env, it)
 
 	// The wait also ends when the question's queue item ends without a
 	// reply (the target finished its turn, failed, or the item was

@@ -109,7 +109,11 @@ func TestAskAndReply(t *testing.T) {
 	}
 	t.Logf("prompt queued for rev:\n%s", it.Prompt)
 	id := m[1]
-	r, _ := pending.Open(st).Get(ctx, id)
+	// The request names its item once the item is queued.
+	var r pending.Request
+	for deadline := time.Now().Add(5 * time.Second); r.Item == "" && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		r, _ = pending.Open(st).Get(ctx, id)
+	}
 	if r.Item != it.ID || r.Session != "lead" || r.Target != "rev" || r.Timeout() != DefaultTimeout {
 		t.Fatalf("request = %+v", r)
 	}

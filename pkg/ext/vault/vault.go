@@ -33,9 +33,9 @@ const Name = "vault"
 // Event types in the event log; their data names keys and programs, never
 // values.
 const (
-	EventStored  = "vault.stored"
-	EventRemoved = "vault.removed"
-	EventExec    = "vault.exec"
+	EventStored  = eventlog.VaultStored
+	EventRemoved = eventlog.VaultRemoved
+	EventExec    = eventlog.VaultExec
 )
 
 // callMargin is added to a command's timeout for the call to the agent.
