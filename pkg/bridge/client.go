@@ -220,7 +220,7 @@ func (c *Client) Subscribe(ctx context.Context, patterns ...string) (<-chan Even
 		defer c.wg.Done()
 		defer stop()
 		defer cancel()
-		defer close(ch)
+		defer s.close()
 		s.run(cc)
 	}()
 	return ch, nil
@@ -231,6 +231,20 @@ type subscription struct {
 	ctx      context.Context
 	patterns []string
 	ch       chan Event
+
+	// mu orders deliveries, which a connection's read loop may still be
+	// making while the subscription ends, before the close of ch.
+	mu     sync.Mutex
+	closed bool
+}
+
+// close closes the channel once no delivery is under way; it runs after
+// ctx ended, so a blocked delivery returns at once.
+func (s *subscription) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	close(s.ch)
 }
 
 // connect opens the subscription's connection and subscribes.
@@ -254,6 +268,11 @@ func (s *subscription) deliver(_ *clientConn, m *message) {
 	}
 	var ev Event
 	if json.Unmarshal(m.Params, &ev) != nil || ev.Topic == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return
 	}
 	select {

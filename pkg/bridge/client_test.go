@@ -448,3 +448,38 @@ func TestListen(t *testing.T) {
 		t.Fatalf("long path: %v", err)
 	}
 }
+
+// A subscription that ends while events stream in closes its channel
+// without a delivery racing the close (that was a send on a closed
+// channel).
+func TestSubscriptionEndsUnderLoad(t *testing.T) {
+	path := sockPath(t)
+	startBroker(t, path)
+	pub := Dial(path)
+	defer pub.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				pub.Publish(context.Background(), "load.x", map[string]int{"n": 1})
+			}
+		}
+	}()
+	for i := 0; i < 30; i++ {
+		c := Dial(path)
+		ctx, cancel := context.WithCancel(context.Background())
+		ch, err := c.Subscribe(ctx, "load.*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-ch
+		cancel()
+		for range ch {
+		}
+		c.Close()
+	}
+}
