@@ -19,9 +19,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/config"
-	"github.com/ce-platform/ce/pkg/platform"
 	"github.com/ce-platform/ce/pkg/statedir"
-	"github.com/rs/zerolog"
 )
 
 // ServerPrefix starts the MCP server name of every built-in extension.
@@ -37,16 +35,6 @@ type Env struct {
 	// wait for an answer are woken through it, and fall back to polling
 	// their store when no broker runs.
 	BridgeSocket string
-}
-
-// Platform is the platform of the tools' state directory, for tools that
-// queue prompts or act on sessions.
-func Platform(env Env) *platform.Platform {
-	cfg := env.Config
-	if cfg == nil {
-		cfg = config.Default()
-	}
-	return platform.Open(env.State, cfg, "", zerolog.Nop())
 }
 
 // Call is one tool call.

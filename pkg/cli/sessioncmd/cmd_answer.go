@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/ext/ask"
+	ask "github.com/ce-platform/ce/pkg/ext/ask/asknotify"
 	"github.com/ce-platform/ce/pkg/pending"
 	"github.com/ce-platform/ce/pkg/platform"
 )

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/bridge"
-	"github.com/ce-platform/ce/pkg/ext/ask"
+	ask "github.com/ce-platform/ce/pkg/ext/ask/asknotify"
 	"github.com/ce-platform/ce/pkg/pending"
 	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/rs/zerolog"

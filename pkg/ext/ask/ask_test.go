@@ -1,215 +1,51 @@
 package ask
 
 import (
-	"context"
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ce-platform/ce/pkg/bridge"
-	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/ext"
-	"github.com/ce-platform/ce/pkg/pending"
-	"github.com/ce-platform/ce/pkg/statedir"
-	"github.com/rs/zerolog"
 )
 
-// newEnv returns the env of session "lead" in a fresh state directory with
-// a short path (a broker socket must fit in 108 bytes).
-func newEnv(t *testing.T) ext.Env {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ce-ask")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	st, err := statedir.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ext.Env{State: st, Session: "lead", BridgeSocket: st.BridgeSocket()}
-}
-
-func call(ctx context.Context, t *testing.T, env ext.Env, args map[string]any) ext.Result {
-	t.Helper()
-	e, ok := ext.Lookup(Name)
-	if !ok {
-		t.Fatal("ask is not registered")
-	}
-	tool, ok := e.Tool("ask_user")
-	if !ok {
-		t.Fatal("no ask_user tool")
-	}
-	return tool.Handler(ctx, ext.Call{Env: env, Args: args})
-}
-
-// answerWhenAsked answers the first open question with answer, from
-// another goroutine, the way ce-session answer does.
-func answerWhenAsked(t *testing.T, env ext.Env, answer string) <-chan pending.Request {
-	done := make(chan pending.Request, 1)
-	go func() {
-		ps := pending.Open(env.State)
-		for range 200 {
-			open, _ := ps.List(context.Background(), pending.Filter{State: pending.StateOpen})
-			if len(open) > 0 {
-				r, err := ps.Resolve(context.Background(), open[0].ID, answer, "user:tester")
-				if err != nil {
-					t.Error(err)
-				}
-				Answered(context.Background(), env, r)
-				done <- r
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Error("no question was asked")
-		close(done)
-	}()
-	return done
-}
-
+// The metadata is registered without a handler: the queue worker imports
+// only this package.
 func TestExtension(t *testing.T) {
-	e := New()
-	if e.Server() != "ce_ask" || e.Timeout < MaxTimeout || e.Prompt == "" {
-		t.Fatalf("extension = %+v", e)
+	e, ok := ext.Lookup(Name)
+	if !ok || e.Server() != "ce_ask" || e.Timeout < MaxTimeout || e.Prompt == "" {
+		t.Fatalf("registered %v %+v", ok, e)
 	}
-	if _, ok := e.Tool("ask_user"); !ok {
-		t.Fatal("no ask_user")
-	}
-}
-
-func TestAskUserAnsweredWithoutBroker(t *testing.T) {
-	env := newEnv(t)
-	answered := answerWhenAsked(t, env, "2")
-	start := time.Now()
-	res := call(context.Background(), t, env, map[string]any{
-		"question": "Deploy where?",
-		"choices":  []any{"prod", "staging"},
-	})
-	r := <-answered
-	if res.IsError || res.Text != "The user answered: staging" {
-		t.Fatalf("result = %+v", res)
-	}
-	t.Logf("answered in %s", time.Since(start))
-	if r.Session != "lead" || r.Kind != pending.KindAskUser || r.Question != "Deploy where?" || r.Timeout() != DefaultTimeout {
-		t.Fatalf("request = %+v", r)
-	}
-	evs := readEvents(t, env)
-	if len(evs) != 2 || evs[0].Type != TopicCreated || evs[1].Type != TopicAnswered || evs[1].Data["answer"] != "staging" || evs[0].Session != "lead" {
-		t.Fatalf("events = %+v", evs)
+	tl, ok := e.Tool(ToolAskUser)
+	if !ok || tl.Handler != nil || tl.Schema["type"] != "object" {
+		t.Fatalf("ask_user = %+v", tl)
 	}
 }
 
-func TestAskUserWithBroker(t *testing.T) {
-	env := newEnv(t)
-	ln, err := bridge.Listen(env.BridgeSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go bridge.NewServer(zerolog.Nop()).Serve(ctx, ln)
-	sub := bridge.Dial(env.BridgeSocket)
-	defer sub.Close()
-	events, err := sub.Subscribe(ctx, "ask.*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The user answers when ask.created arrives.
-	go func() {
-		for ev := range events {
-			if ev.Topic != TopicCreated {
-				continue
-			}
-			var r pending.Request
-			json.Unmarshal(ev.Data, &r)
-			got, err := pending.Open(env.State).Resolve(ctx, r.ID, "yes", "user:tester")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			Answered(ctx, env, got)
-		}
-	}()
-	res := call(ctx, t, env, map[string]any{"question": "Go on?", "timeout": 60.0})
-	if res.IsError || res.Text != "The user answered: yes" {
-		t.Fatalf("result = %+v", res)
-	}
-}
-
-func TestAskUserExpires(t *testing.T) {
-	env := newEnv(t)
-	start := time.Now()
-	res := call(context.Background(), t, env, map[string]any{"question": "Anyone there?", "timeout": "300ms"})
-	if res.IsError || !strings.HasPrefix(res.Text, "no answer within 300ms (question a1 expired)") {
-		t.Fatalf("result = %+v", res)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("took %s", d)
-	}
-	r, _ := pending.Open(env.State).Get(context.Background(), "a1")
-	if r.State != pending.StateExpired {
-		t.Fatalf("request = %+v", r)
-	}
-	evs := readEvents(t, env)
-	if len(evs) != 2 || evs[1].Type != TopicClosed || evs[1].Data["state"] != "expired" {
-		t.Fatalf("events = %+v", evs)
-	}
-}
-
-func TestAskUserCancelledWithdraws(t *testing.T) {
-	env := newEnv(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	res := call(ctx, t, env, map[string]any{"question": "Still there?"})
-	if !res.IsError || !strings.Contains(res.Text, "stopped waiting for the answer to question a1") {
-		t.Fatalf("result = %+v", res)
-	}
-	r, _ := pending.Open(env.State).Get(context.Background(), "a1")
-	if r.State != pending.StateCancelled {
-		t.Fatalf("request = %+v", r)
-	}
-}
-
-func TestAskUserBadArguments(t *testing.T) {
-	env := newEnv(t)
+func TestTimeout(t *testing.T) {
 	for _, tc := range []struct {
-		args map[string]any
-		want string
+		arg  any
+		want time.Duration
+		err  string
 	}{
-		{map[string]any{}, `argument "question" is required`},
-		{map[string]any{"question": "q", "choices": []any{"a", 2.0}}, "item 2 is not a string"},
-		{map[string]any{"question": "q", "choices": []any{"a", " "}}, "choice 2 is empty"},
-		{map[string]any{"question": "q", "timeout": 90000.0}, "at most 24h0m0s"},
-		{map[string]any{"question": "q", "timeout": 0.0}, "must be positive"},
-		{map[string]any{"question": "q", "timeout": "soon"}, `argument "timeout"`},
+		{nil, time.Minute, ""},
+		{90.0, 90 * time.Second, ""},
+		{"2h", 2 * time.Hour, ""},
+		{0.0, 0, "must be positive (seconds to wait; default 60)"},
+		{"-1s", 0, "must be positive"},
+		{"4h", 0, "at most 3h0m0s (10800 seconds)"},
+		{"soon", 0, `argument "timeout"`},
+		{true, 0, "must be a number of seconds or a duration string"},
 	} {
-		res := call(context.Background(), t, env, tc.args)
-		if !res.IsError || !strings.Contains(res.Text, tc.want) {
-			t.Errorf("%v: %+v, want %q", tc.args, res, tc.want)
+		args := map[string]any{}
+		if tc.arg != nil {
+			args["timeout"] = tc.arg
+		}
+		d, err := Timeout(ext.Call{Args: args}, time.Minute, 3*time.Hour)
+		switch {
+		case tc.err == "" && (err != nil || d != tc.want):
+			t.Errorf("%v: %s, %v; want %s", tc.arg, d, err, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%v: %s, %v; want an error with %q", tc.arg, d, err, tc.err)
 		}
 	}
-	// choices as a JSON string are accepted
-	if got, err := ext.StringList(`["a","b"]`, "choices"); err != nil || len(got) != 2 {
-		t.Fatalf("StringList = %v, %v", got, err)
-	}
-}
-
-func readEvents(t *testing.T, env ext.Env) []eventlog.Event {
-	t.Helper()
-	b, err := os.ReadFile(env.State.Path(eventlog.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []eventlog.Event
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var ev eventlog.Event
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
 }

@@ -1,7 +1,9 @@
 // Package builtin links every built-in extension into a program: importing
 // it for its side effect registers them all with package ext, so that
 // ext.Lookup and ext.Names see the same set in ce-mcp and in the queue
-// worker that writes each run's mcp.json.
+// worker that writes each run's mcp.json. It links their metadata only
+// (names, schemas, prompts, timeouts), and none of the stores their tools
+// work with; package builtin/handlers adds the handlers.
 package builtin
 
 import (

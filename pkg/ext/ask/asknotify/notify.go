@@ -1,4 +1,11 @@
-package ask
+// Package asknotify holds what every kind of pending request (ask_user,
+// session_ask) shares: the ask.created, ask.answered and ask.closed events
+// (Announce, Answered, Closed), which go to the event log and the broker;
+// the wait that wakes on them or on the pending store's file (Wait,
+// Withdraw); and the event log of a tool's env (EventLog). Whoever
+// resolves a request, a tool or `ce-session answer`, calls Answered. The
+// topics are a contract; the rest is implementation.
+package asknotify
 
 import (
 	"context"
