@@ -124,6 +124,41 @@ func BenchmarkSendInstant(b *testing.B) {
 	timeSends(b, p, "s", 50*b.N)
 }
 
+// BenchmarkSendHistory100k: the same, with 100,000 finished prompts in the
+// queue's history: a send must cost what it costs with none.
+func BenchmarkSendHistory100k(b *testing.B) {
+	p := newPlatform(b, instantConfig("10m"))
+	p.run("ce-session", "new", "s")
+	p.run("ce-session", "send", "s", "warm up")
+	writeHistory(b, p.state, 100_000)
+	b.ResetTimer()
+	timeSends(b, p, "s", 50*b.N)
+}
+
+// writeHistory appends n finished items to the queue's history, as the
+// queue writes them (one JSON item per line, in the current week's file).
+func writeHistory(b *testing.B, state string, n int) {
+	dir := filepath.Join(state, "history")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	y, w := time.Now().UTC().ISOWeek()
+	f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("queue-%04d-w%02d.jsonl", y, w)), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	now := time.Now().UTC()
+	enc := json.NewEncoder(f)
+	for i := 0; i < n; i++ {
+		it := queue.Item{ID: fmt.Sprintf("q%d", 1_000_000+i), Session: "s", Prompt: fmt.Sprintf("an old prompt %d", i), Source: "cli",
+			State: queue.Done, Attempts: 1, Created: now, Started: now, Finished: now, Retired: now, Result: "an old answer", CostUSD: 0.0001}
+		if err := enc.Encode(it); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSendInstantCold: the same with one agent process per prompt.
 func BenchmarkSendInstantCold(b *testing.B) {
 	p := newPlatform(b, instantConfig("0s"))
@@ -236,11 +271,11 @@ func BenchmarkLsCold100(b *testing.B) {
 	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
 }
 
-// BenchmarkThroughput: 200 prompts over 20 sessions through the worker and
-// tmux, instant agent: all complete, none lost.
+// BenchmarkThroughput: 1000 prompts over 50 sessions through the worker
+// and tmux, instant agent: all complete, none lost.
 func BenchmarkThroughput(b *testing.B) {
-	const sessions, prompts = 20, 200
-	p := newPlatform(b, instantConfig("10m")+"  max_per_user: 20\n  max_warm: 20\nqueue:\n  max_parallel: 20\n")
+	const sessions, prompts = 50, 1000
+	p := newPlatform(b, instantConfig("10m")+"  max_per_user: 50\n  max_warm: 50\nqueue:\n  max_parallel: 50\n")
 	for i := 0; i < sessions; i++ {
 		p.run("ce-session", "new", fmt.Sprintf("t%02d", i))
 	}
@@ -263,6 +298,7 @@ func BenchmarkThroughput(b *testing.B) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		done, err := q.List(context.Background(), queue.Filter{State: queue.Done})
+		// (the history included: finished items leave queue.db)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,5 @@
-// Package bench holds the benchmarks behind `make bench` (DESIGN.md section
-// 8): the real ce binaries, tmux, the instant stand-in agent and the real
-// claude against the fake API. It has no code of its own.
+// Package bench holds the benchmarks behind `make bench`, whose table sets
+// each figure beside its target: the real ce binaries, tmux, the instant
+// stand-in agent and the real claude against the fake API. It has no code
+// of its own.
 package bench

@@ -10,7 +10,7 @@ import (
 )
 
 // The benchmarks run the broker in-process on a real Unix socket, as
-// `make bench` reports them (DESIGN.md section 8); each does a fixed amount
+// `make bench` reports them; each does a fixed amount
 // of work per b.N so that -benchtime 1x gives stable figures.
 
 func percentile(d []time.Duration, p float64) time.Duration {

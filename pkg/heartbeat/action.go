@@ -126,7 +126,7 @@ func (e *Engine) authFailed(it queue.Item) (bool, string) {
 // an authentication or billing error pauses the heartbeat. It reports
 // whether actions are still open (queued, running or parked).
 func (e *Engine) Reconcile(ctx context.Context) (open bool, err error) {
-	items, err := e.queue.List(ctx, queue.Filter{Session: e.hb().Session})
+	items, err := e.queue.List(ctx, queue.Filter{Session: e.hb().Session, Since: e.now().Add(-ReconcileWindow)})
 	if err != nil {
 		return false, err
 	}

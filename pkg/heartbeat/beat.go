@@ -106,7 +106,7 @@ func (e *Engine) Beat(ctx context.Context, opts BeatOptions) (Beat, error) {
 	}
 
 	// Tier 0: the valves.
-	items, err := e.queue.List(ctx, queue.Filter{Session: hb.Session})
+	items, err := e.queue.List(ctx, queue.Filter{Session: hb.Session, Since: start.Add(-25 * time.Hour)})
 	if err != nil {
 		return b, err
 	}

@@ -91,6 +91,9 @@ const (
 	// BusyRetry is how soon serve looks again after a beat found the
 	// session busy (or sooner, when the queue changes).
 	BusyRetry = time.Minute
+	// ReconcileWindow is how far back the outcomes of actions are read;
+	// one older than that is no longer counted by the breaker.
+	ReconcileWindow = 48 * time.Hour
 	// Recheck is when a beat stopped by a valve that only a person opens
 	// (the pause without an end, the auth pause) schedules the next.
 	Recheck = 24 * time.Hour

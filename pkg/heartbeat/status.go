@@ -65,7 +65,7 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	st.roll(e.day(now))
-	items, err := e.queue.List(ctx, queue.Filter{Session: hb.Session})
+	items, err := e.queue.List(ctx, queue.Filter{Session: hb.Session, Since: now.Add(-25 * time.Hour)})
 	if err != nil {
 		return Status{}, err
 	}

@@ -1,8 +1,13 @@
 // Package queue provides the durable prompt queue in <state>/queue.db. An
 // item moves queued -> running -> done | failed | cancelled; a run refused
 // for plan limits parks the item (and the session's later items) until the
-// reset time. At most one item per session is running. Finished items expire
-// after a retention period so the file stays small.
+// reset time. At most one item per session is running.
+//
+// queue.db holds live state only: queued, running and parked items and the
+// few most recently finished of each session (KeepFinished). Older
+// finished items move to an append-only history (<state>/history), kept
+// for Retention, which Get and List read from its end: every command opens
+// queue.db, so its cost must not grow with the history.
 //
 // Item IDs ("q" and a number) are stable and may be used by scripts; the
 // record layout is internal.
@@ -41,8 +46,12 @@ const DBFile = "queue.db"
 // MaxPrompt is the largest prompt accepted.
 const MaxPrompt = 1 << 20
 
-// Retention is how long finished items are kept.
+// Retention is how long finished items are kept in the history.
 const Retention = 7 * 24 * time.Hour
+
+// KeepFinished is how many finished items of a session queue.db keeps;
+// when a session has twice as many, the older half moves to the history.
+const KeepFinished = 8
 
 // ErrNotFound means no item has the ID.
 var ErrNotFound = errors.New("no such queue item")
@@ -67,6 +76,8 @@ type Item struct {
 	CostUSD     float64        `json:"cost_usd,omitempty"`
 	DurationMS  int64          `json:"duration_ms,omitempty"`
 	Tokens      session.Tokens `json:"tokens"`
+	// Retired is when the item moved from queue.db to the history.
+	Retired time.Time `json:"retired,omitzero"`
 }
 
 // Final reports whether the item reached an end state.
@@ -76,12 +87,13 @@ func (it *Item) Final() bool {
 
 // Queue is the queue store.
 type Queue struct {
-	st *store.Store
+	st   *store.Store
+	hist history
 }
 
 // Open returns the queue of a state directory.
 func Open(d *statedir.Dir) *Queue {
-	return &Queue{st: store.New(d.QueueDB(), d.Lock("queue"))}
+	return &Queue{st: store.New(d.QueueDB(), d.Lock("queue")), hist: historyOf(d)}
 }
 
 // Store returns the underlying store, for hooks such as OnCorrupt.
@@ -158,12 +170,50 @@ func put(tx *buntdb.Tx, it Item) error {
 	if err != nil {
 		return err
 	}
-	var opts *buntdb.SetOptions
-	if it.Final() {
-		opts = &buntdb.SetOptions{Expires: true, TTL: Retention}
-	}
-	_, _, err = tx.Set(itemKey(it.ID), string(b), opts)
+	_, _, err = tx.Set(itemKey(it.ID), string(b), nil)
 	return err
+}
+
+// retire moves the older finished items of sessions beyond KeepFinished
+// to the history: appended there first, then deleted here, in the caller's
+// transaction.
+func (q *Queue) retire(tx *buntdb.Tx, sessions ...string) error {
+	want := map[string]bool{}
+	for _, s := range sessions {
+		want[s] = true
+	}
+	done := map[string][]Item{}
+	if err := scan(tx, func(o Item) bool {
+		if want[o.Session] && o.Final() {
+			done[o.Session] = append(done[o.Session], o)
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	var old []Item
+	for _, items := range done {
+		if len(items) >= 2*KeepFinished {
+			old = append(old, items[:len(items)-KeepFinished]...)
+		}
+	}
+	if len(old) == 0 {
+		return nil
+	}
+	now := time.Now()
+	for i := range old {
+		old[i].Retired = now.UTC()
+	}
+	if err := q.hist.append(old, now); err != nil {
+		return fmt.Errorf("write the queue history: %w", err)
+	}
+	q.hist.prune(now)
+	for _, o := range old {
+		if _, err := tx.Delete(itemKey(o.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func get(tx *buntdb.Tx, id string) (Item, error) {
@@ -220,7 +270,7 @@ func (q *Queue) Push(ctx context.Context, sess, prompt, source string) (Item, er
 	return it, err
 }
 
-// Get returns one item.
+// Get returns one item, from queue.db or the history.
 func (q *Queue) Get(ctx context.Context, id string) (Item, error) {
 	var it Item
 	err := q.st.View(ctx, func(tx *buntdb.Tx) error {
@@ -228,37 +278,91 @@ func (q *Queue) Get(ctx context.Context, id string) (Item, error) {
 		it, err = get(tx, id)
 		return err
 	})
-	return it, err
+	if !errors.Is(err, ErrNotFound) {
+		return it, err
+	}
+	found := false
+	if herr := q.hist.scan(func(h Item) bool {
+		if h.ID == id {
+			it, found = h, true
+			return false
+		}
+		return true
+	}); herr != nil {
+		return it, herr
+	}
+	if !found {
+		return Item{}, ErrNotFound
+	}
+	return it, nil
 }
 
 // Filter selects items for List.
 type Filter struct {
 	Session string
 	State   string
+	// Live leaves the history out: queued, running and parked items and
+	// the few recent finished ones queue.db still holds.
+	Live bool
+	// Since leaves out finished items that finished before it.
+	Since time.Time
+	// Limit keeps only the last Limit items (0: all).
+	Limit int
 }
 
-// List returns items in queue order.
+func (f Filter) match(it Item) bool {
+	return (f.Session == "" || it.Session == f.Session) && (f.State == "" || it.State == f.State) &&
+		(f.Since.IsZero() || !it.Final() || !it.Finished.Before(f.Since))
+}
+
+// List returns items in queue order (oldest first): from queue.db and,
+// unless f.Live, from the history, read from its end as far as f needs.
 func (q *Queue) List(ctx context.Context, f Filter) ([]Item, error) {
 	var out []Item
+	seen := map[string]bool{}
 	err := q.st.View(ctx, func(tx *buntdb.Tx) error {
 		return scan(tx, func(it Item) bool {
-			if (f.Session == "" || it.Session == f.Session) && (f.State == "" || it.State == f.State) {
+			seen[it.ID] = true
+			if f.match(it) {
 				out = append(out, it)
 			}
 			return true
 		})
 	})
-	return out, err
+	if err != nil || f.Live || (f.State != "" && f.State != Done && f.State != Failed && f.State != Cancelled) {
+		return trim(out, f.Limit), err
+	}
+	var old []Item
+	err = q.hist.scan(func(it Item) bool {
+		if !f.Since.IsZero() && it.Retired.Before(f.Since) {
+			return false // retired before Since: finished before it too, as is all that is older
+		}
+		if !seen[it.ID] && f.match(it) {
+			old = append(old, it)
+		}
+		return f.Limit == 0 || len(old)+len(out) < f.Limit
+	})
+	sort.Slice(old, func(i, j int) bool { return itemKey(old[i].ID) < itemKey(old[j].ID) })
+	return trim(append(old, out...), f.Limit), err
 }
 
-// States returns the states of the items with the given IDs; IDs of no
-// item are left out.
+func trim(items []Item, limit int) []Item {
+	if limit > 0 && len(items) > limit {
+		return items[len(items)-limit:]
+	}
+	return items
+}
+
+// States returns the states of the items with the given IDs, from
+// queue.db or the history; IDs of no item are left out.
 func (q *Queue) States(ctx context.Context, ids []string) (map[string]string, error) {
 	m := map[string]string{}
+	missing := map[string]bool{}
 	err := q.st.View(ctx, func(tx *buntdb.Tx) error {
 		for _, id := range ids {
 			it, err := get(tx, id)
 			if errors.Is(err, ErrNotFound) {
+				missing[id] = true
 				continue
 			}
 			if err != nil {
@@ -267,6 +371,16 @@ func (q *Queue) States(ctx context.Context, ids []string) (map[string]string, er
 			m[id] = it.State
 		}
 		return nil
+	})
+	if err != nil || len(missing) == 0 {
+		return m, err
+	}
+	err = q.hist.scan(func(it Item) bool {
+		if missing[it.ID] {
+			m[it.ID] = it.State
+			delete(missing, it.ID)
+		}
+		return len(missing) > 0
 	})
 	return m, err
 }
@@ -285,8 +399,12 @@ func (q *Queue) Counts(ctx context.Context) (map[string]int, error) {
 	return m, err
 }
 
-// Update changes one item under the store lock.
+// Update changes one item of queue.db under the store lock.
 func (q *Queue) Update(ctx context.Context, id string, fn func(*Item) error) (Item, error) {
+	return q.update(ctx, id, false, fn)
+}
+
+func (q *Queue) update(ctx context.Context, id string, retire bool, fn func(*Item) error) (Item, error) {
 	var it Item
 	err := q.st.Update(ctx, func(tx *buntdb.Tx) error {
 		var err error
@@ -296,7 +414,13 @@ func (q *Queue) Update(ctx context.Context, id string, fn func(*Item) error) (It
 		if err := fn(&it); err != nil {
 			return err
 		}
-		return put(tx, it)
+		if err := put(tx, it); err != nil {
+			return err
+		}
+		if retire && it.Final() {
+			return q.retire(tx, it.Session)
+		}
+		return nil
 	})
 	return it, err
 }
@@ -395,16 +519,25 @@ func (q *Queue) Runnable(ctx context.Context, now time.Time) (sessions []string,
 // Finish records the end of a running item. It refuses an item that is not
 // running, so a finished item is never finished (or run) twice.
 func (q *Queue) Finish(ctx context.Context, id string, fn func(*Item)) (Item, error) {
-	return q.Update(ctx, id, func(it *Item) error {
+	var it Item
+	err := q.st.Update(ctx, func(tx *buntdb.Tx) error {
+		var err error
+		if it, err = get(tx, id); err != nil {
+			return err
+		}
 		if it.State != Running {
 			return fmt.Errorf("item %s is %s, not running", id, it.State)
 		}
-		fn(it)
+		fn(&it)
 		if it.Finished.IsZero() && it.Final() {
 			it.Finished = time.Now().UTC()
 		}
-		return nil
+		if err := put(tx, it); err != nil {
+			return err
+		}
+		return q.retire(tx, it.Session)
 	})
+	return it, err
 }
 
 // Park parks the running item id and every queued item of its session until
@@ -450,7 +583,7 @@ func updateWhere(tx *buntdb.Tx, fn func(*Item) bool) error {
 
 // Cancel cancels a queued or parked item.
 func (q *Queue) Cancel(ctx context.Context, id string) (Item, error) {
-	return q.Update(ctx, id, func(it *Item) error {
+	return q.update(ctx, id, true, func(it *Item) error {
 		switch it.State {
 		case Queued, Parked:
 			it.State = Cancelled
@@ -471,14 +604,17 @@ func (q *Queue) CancelSession(ctx context.Context, sess string) (int, error) {
 	n := 0
 	err := q.st.Update(ctx, func(tx *buntdb.Tx) error {
 		n = 0
-		return updateWhere(tx, func(o *Item) bool {
+		if err := updateWhere(tx, func(o *Item) bool {
 			if o.Session != sess || (o.State != Queued && o.State != Parked) {
 				return false
 			}
 			o.State, o.Error, o.Finished = Cancelled, "cancelled", time.Now().UTC()
 			n++
 			return true
-		})
+		}); err != nil {
+			return err
+		}
+		return q.retire(tx, sess)
 	})
 	return n, err
 }

@@ -20,7 +20,6 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -504,7 +503,8 @@ func (r *Runner) launch(req rundir.Request, dir rundir.Dir, warm bool) (*proc, e
 	if len(req.Argv) == 0 {
 		return nil, errors.New("empty command line")
 	}
-	if err := r.waitLaunchGap(); err != nil {
+	bucket := launchBucket{st: r.opt.State, gap: r.opt.LaunchGap, now: time.Now, sleep: time.Sleep}
+	if err := bucket.take(); err != nil {
 		return nil, err
 	}
 	argv := append([]string(nil), req.Argv...)
@@ -562,28 +562,6 @@ func (r *Runner) launch(req rundir.Request, dir rundir.Dir, warm bool) (*proc, e
 		close(p.lines)
 	}()
 	return p, nil
-}
-
-// waitLaunchGap spaces claude starts across all runners of a state
-// directory: concurrent starts race on ~/.claude.json.
-func (r *Runner) waitLaunchGap() error {
-	if r.opt.LaunchGap <= 0 {
-		return nil
-	}
-	lk, err := lockfile.AcquireTimeout(r.opt.State.Lock("launch"), 5*time.Minute)
-	if err != nil {
-		return err
-	}
-	defer lk.Unlock()
-	stamp := r.opt.State.Path("launch.last")
-	if b, err := os.ReadFile(stamp); err == nil {
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
-			if wait := time.Until(time.Unix(0, n).Add(r.opt.LaunchGap)); wait > 0 && wait <= r.opt.LaunchGap {
-				time.Sleep(wait)
-			}
-		}
-	}
-	return os.WriteFile(stamp, []byte(strconv.FormatInt(time.Now().UnixNano(), 10)), 0o600)
 }
 
 // stop ends the run (any run when id is ""): the process group gets SIGTERM,

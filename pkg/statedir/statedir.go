@@ -1,6 +1,6 @@
 // Package statedir provides the layout of ce's state directory and safe
 // writes into it. The layout is a contract: every ce command, extension and
-// script may rely on the paths returned here (see DESIGN.md section 2).
+// script may rely on the paths returned here (ce(7), STATE DIRECTORY).
 //
 // The directory is created 0700 and every file in it 0600, so other users on
 // the machine can read nothing, not even session names.

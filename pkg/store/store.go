@@ -9,11 +9,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/statedir"
 
 	"github.com/ce-platform/ce/pkg/lockfile"
 	"github.com/tidwall/buntdb"
@@ -23,9 +26,11 @@ import (
 // process's use of the same store.
 const DefaultLockTimeout = 30 * time.Second
 
-// shrinkSize is the file size above which a store is compacted after a
-// write. Shrinking costs about 300 ms, so it happens rarely.
-const shrinkSize = 8 << 20
+// compactSize is the file size above which a write checks whether the
+// store should be compacted: rewritten with only its live records, when
+// they take less than half the file. buntdb appends every change, and
+// every open reads the whole file.
+const compactSize = 1 << 20
 
 // Store is one buntdb file with its lock.
 type Store struct {
@@ -82,14 +87,24 @@ func (s *Store) use(ctx context.Context, write bool, fn func(tx *buntdb.Tx) erro
 	} else {
 		err = db.View(fn)
 	}
+	var live *bytes.Buffer
 	if write && err == nil {
-		if fi, serr := os.Stat(s.Path); serr == nil && fi.Size() > shrinkSize {
-			db.Shrink()
-			os.Chmod(s.Path, 0o600) // Shrink renames a new file into place
+		if fi, serr := os.Stat(s.Path); serr == nil && fi.Size() > compactSize {
+			var buf bytes.Buffer
+			if db.Save(&buf) == nil && int64(buf.Len()) < fi.Size()/2 {
+				live = &buf
+			}
 		}
 	}
 	if cerr := db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close %s: %w", s.Path, cerr)
+	}
+	if err == nil && live != nil {
+		// Still under the lock: nobody has the file open. buntdb's own
+		// Shrink sleeps 250 ms first; this takes a write and an fsync.
+		if cerr := statedir.WriteFile(s.Path, live.Bytes(), 0o600); cerr != nil {
+			return fmt.Errorf("compact %s: %w", s.Path, cerr)
+		}
 	}
 	return err
 }

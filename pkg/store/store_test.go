@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidwall/buntdb"
 )
@@ -41,4 +43,47 @@ func TestCorruptFileIsMovedAsideAndReported(t *testing.T) {
 	if v != "b" {
 		t.Fatalf("write after recovery lost: %q", v)
 	}
+}
+
+// A store that grew past compactSize with overwritten records is rewritten
+// with its live records only; nothing live is lost, expiries included.
+func TestCompaction(t *testing.T) {
+	dir := t.TempDir()
+	s := New(filepath.Join(dir, "c.db"), filepath.Join(dir, "c.lock"))
+	ctx := context.Background()
+	val := strings.Repeat("v", 4096)
+	for i := 0; i < 400; i++ {
+		if err := s.Update(ctx, func(tx *buntdb.Tx) error {
+			_, _, err := tx.Set(fmt.Sprintf("k%d", i%10), fmt.Sprintf("%d:%s", i, val), nil)
+			if err != nil {
+				return err
+			}
+			_, _, err = tx.Set("ttl", "x", &buntdb.SetOptions{Expires: true, TTL: time.Hour})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(s.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > compactSize {
+		t.Errorf("the store is %d bytes after rewrites of 10 live records", fi.Size())
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %o after compaction", fi.Mode().Perm())
+	}
+	s.View(ctx, func(tx *buntdb.Tx) error {
+		for i := 390; i < 400; i++ {
+			v, err := tx.Get(fmt.Sprintf("k%d", i%10))
+			if err != nil || !strings.HasPrefix(v, fmt.Sprintf("%d:", i)) {
+				t.Errorf("k%d = %.10q, %v", i%10, v, err)
+			}
+		}
+		if ttl, err := tx.TTL("ttl"); err != nil || ttl <= 0 || ttl > time.Hour {
+			t.Errorf("the expiry did not survive: %v %v", ttl, err)
+		}
+		return nil
+	})
 }

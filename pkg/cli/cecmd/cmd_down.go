@@ -1,7 +1,6 @@
 package cecmd
 
 import (
-	"fmt"
 	"syscall"
 	"time"
 
@@ -29,7 +28,7 @@ func (c *DownCmd) Run(env *clikit.Env) error {
 	}
 	lockPath := st.Lock("supervisor")
 	if !lockfile.Held(lockPath) {
-		fmt.Fprintln(env.Stderr, "ce: not running")
+		env.Infof("not running")
 		return nil
 	}
 	s, err := supervisor.ReadStatus(supervisor.StatusFile(st))
@@ -51,6 +50,6 @@ func (c *DownCmd) Run(env *clikit.Env) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	fmt.Fprintf(env.Stderr, "ce: stopped (pid %d)\n", s.PID)
+	env.Infof("stopped (pid %d)", s.PID)
 	return nil
 }

@@ -69,7 +69,7 @@ func (c *StatusCmd) Run(env *clikit.Env) error {
 	}
 	if !r.healthy() {
 		if !c.JSON && !r.Running {
-			fmt.Fprintln(env.Stderr, "ce: hint: ce up starts the platform")
+			env.Hintf("ce up starts the platform")
 		}
 		return clikit.Silent{Code: clikit.ExitFailure}
 	}

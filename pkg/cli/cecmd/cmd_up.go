@@ -163,7 +163,7 @@ func (c *UpCmd) detach(env *clikit.Env, st *statedir.Dir) error {
 	for {
 		if s, err := supervisor.ReadStatus(supervisor.StatusFile(st)); err == nil && s.PID == cmd.Process.Pid {
 			if rep := check(env.Ctx, st, s); rep.healthy() {
-				fmt.Fprintf(env.Stderr, "ce: up (pid %d)\n", s.PID)
+				env.Infof("up (pid %d)", s.PID)
 				return nil
 			}
 		}

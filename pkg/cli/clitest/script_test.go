@@ -2,17 +2,20 @@ package clitest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	hello "github.com/ce-platform/ce/contrib/ext-hello"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	hello "github.com/ce-platform/ce/contrib/ext-hello"
 
 	"github.com/ce-platform/ce/pkg/cli/bridgecmd"
 	"github.com/ce-platform/ce/pkg/cli/cecmd"
@@ -285,6 +288,93 @@ var Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		}
 		ts.Fatalf("no running piece %q", args[0])
 	},
+	// status N CMD ARGS... runs CMD as exec does and checks that it exits
+	// with status N (128+signal for a signal).
+	"status": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: status N CMD ARGS...")
+		}
+		want, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		if got := exitStatus(ts.Exec(args[1], args[2:]...)); got != want {
+			ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+		}
+	},
+	// spawn NAME CMD ARGS... starts CMD in the background with its output
+	// in $WORK/NAME.stdout and NAME.stderr, to be read while it runs (with
+	// waitmatch ... cat NAME.stdout) and ended with signal NAME; it is
+	// killed when the script ends.
+	"spawn": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: spawn NAME CMD ARGS...")
+		}
+		path, err := exec.LookPath(args[1])
+		if err != nil {
+			path = args[1]
+		}
+		cmd := exec.Command(path, args[2:]...)
+		cmd.Env, cmd.Dir = scriptEnv(ts), ts.Getenv("WORK")
+		out, err := os.Create(ts.MkAbs(args[0] + ".stdout"))
+		ts.Check(err)
+		errf, err := os.Create(ts.MkAbs(args[0] + ".stderr"))
+		ts.Check(err)
+		cmd.Stdout, cmd.Stderr = out, errf
+		ts.Check(cmd.Start())
+		sc := &spawnedCmd{cmd: cmd, done: make(chan struct{})}
+		go func() {
+			sc.err = cmd.Wait()
+			out.Close()
+			errf.Close()
+			close(sc.done)
+		}()
+		spawned.Store(ts.MkAbs(args[0]), sc)
+		ts.Defer(func() {
+			cmd.Process.Kill()
+			<-sc.done
+		})
+	},
+	// signal NAME SIGNAL N sends a spawned command SIGNAL (INT, TERM or
+	// KILL) and checks that it exits with status N.
+	"signal": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 3 {
+			ts.Fatalf("usage: signal NAME SIGNAL N")
+		}
+		v, ok := spawned.LoadAndDelete(ts.MkAbs(args[0]))
+		if !ok {
+			ts.Fatalf("no spawned command %q", args[0])
+		}
+		sc := v.(*spawnedCmd)
+		sig := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "KILL": syscall.SIGKILL}[args[1]]
+		if sig == 0 {
+			ts.Fatalf("unknown signal %q", args[1])
+		}
+		want, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		ts.Check(sc.cmd.Process.Signal(sig))
+		var got int
+		select {
+		case <-sc.done:
+			got = exitStatus(sc.err)
+		case <-time.After(30 * time.Second):
+			ts.Fatalf("%s did not exit within 30s of SIG%s", args[0], args[1])
+		}
+		if got != want {
+			ts.Fatalf("%s exited with status %d after SIG%s, want %d", args[0], got, args[1], want)
+		}
+	},
+	// waitglob DURATION GLOB waits until a file matches GLOB.
+	"waitglob": func(ts *testscript.TestScript, neg bool, args []string) {
+		d, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		for deadline := time.Now().Add(d); ; time.Sleep(10 * time.Millisecond) {
+			if m, _ := filepath.Glob(ts.MkAbs(args[1])); len(m) > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("no file matched %s after %s", args[1], d)
+			}
+		}
+	},
 	// killtmux SESSION kills a session's tmux session behind ce's back.
 	"killtmux": func(ts *testscript.TestScript, neg bool, args []string) {
 		sock := filepath.Join(ts.Getenv("CE_STATE_DIR"), "tmux.sock")
@@ -293,6 +383,31 @@ var Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			ts.Fatalf("kill tmux session: %v: %s", err, out)
 		}
 	},
+}
+
+// spawned holds the commands of spawn, by $WORK/NAME.
+var spawned sync.Map
+
+type spawnedCmd struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd exited, with err set
+	err  error
+}
+
+// exitStatus is the status a command's error stands for: 0, its exit
+// code, or 128+signal when a signal ended it.
+func exitStatus(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return -1
 }
 
 func scriptEnv(ts *testscript.TestScript) []string {

@@ -77,7 +77,7 @@ func (c *LsCmd) Run(env *clikit.Env) error {
 		return nil
 	}
 	if len(sn.Jobs) == 0 {
-		fmt.Fprintln(env.Stderr, "no jobs")
+		env.Infof("no jobs")
 		return nil
 	}
 	now := time.Now()
@@ -135,14 +135,16 @@ func liveStates(env *clikit.Env, q *queue.Queue, jobs []cronjob.Job) {
 	if !need {
 		return
 	}
-	items, err := q.List(env.Ctx, queue.Filter{})
+	var ids []string
+	for _, j := range jobs {
+		if j.Last != nil && j.Last.Item != "" {
+			ids = append(ids, j.Last.Item)
+		}
+	}
+	state, err := q.States(env.Ctx, ids)
 	if err != nil {
 		env.Warnf("cannot read the queue: %v", err)
 		return
-	}
-	state := map[string]string{}
-	for _, it := range items {
-		state[it.ID] = it.State
 	}
 	for i := range jobs {
 		if l := jobs[i].Last; l != nil && l.Item != "" {
@@ -190,7 +192,7 @@ func (c *NextCmd) Run(env *clikit.Env) error {
 		return nil
 	}
 	if len(up) == 0 {
-		fmt.Fprintln(env.Stderr, "nothing is scheduled")
+		env.Infof("nothing is scheduled")
 		return nil
 	}
 	target := map[string]string{}

@@ -41,7 +41,7 @@ func (c *LogCmd) Run(env *clikit.Env) error {
 		return nil
 	}
 	if len(beats) == 0 {
-		fmt.Fprintln(env.Stderr, "no beats yet")
+		env.Infof("no beats yet")
 		return nil
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)

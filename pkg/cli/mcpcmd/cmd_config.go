@@ -67,7 +67,7 @@ func (c *ConfigCmd) Run(env *clikit.Env) error {
 		})
 	}
 	for _, s := range out.Skipped {
-		notef(env, "%s", s)
+		env.Warnf("%s", s)
 	}
 	_, err = env.Stdout.Write(out.JSON)
 	return err

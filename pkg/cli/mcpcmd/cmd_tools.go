@@ -74,7 +74,7 @@ func (c *ToolsCmd) Run(env *clikit.Env) error {
 		return nil
 	}
 	if len(exts) == 0 {
-		fmt.Fprintln(env.Stderr, "no extensions are built in")
+		env.Infof("no extensions are built in")
 		return nil
 	}
 	for i, e := range exts {

@@ -6,7 +6,6 @@
 package mcpcmd
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
@@ -55,8 +54,4 @@ func lookup(names []string) ([]*ext.Extension, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-func notef(env *clikit.Env, format string, args ...any) {
-	fmt.Fprintf(env.Stderr, "%s: note: %s\n", env.Name, fmt.Sprintf(format, args...))
 }

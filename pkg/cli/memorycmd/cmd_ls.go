@@ -37,9 +37,9 @@ func (c *LsCmd) Run(env *clikit.Env) error {
 	}
 	if len(notes) == 0 {
 		if c.Tag != "" {
-			fmt.Fprintf(env.Stderr, "%s: no note has tag %q\n", env.Name, c.Tag)
+			env.Infof("no note has tag %q", c.Tag)
 		} else {
-			fmt.Fprintf(env.Stderr, "%s: no notes; add one with ce-memory add\n", env.Name)
+			env.Infof("no notes; add one with ce-memory add")
 		}
 		return nil
 	}

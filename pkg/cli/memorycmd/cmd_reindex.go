@@ -2,7 +2,6 @@ package memorycmd
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
@@ -36,6 +35,6 @@ func (c *ReindexCmd) Run(env *clikit.Env) error {
 	if c.JSON {
 		return json.NewEncoder(env.Stdout).Encode(r)
 	}
-	fmt.Fprintf(env.Stderr, "%s: indexed %s from %s in %s\n", env.Name, plural(r.Notes, "note", "notes"), s.Dir(), r.Took.Round(time.Millisecond))
+	env.Infof("indexed %s from %s in %s", plural(r.Notes, "note", "notes"), s.Dir(), r.Took.Round(time.Millisecond))
 	return nil
 }

@@ -26,7 +26,7 @@ func (c *RmCmd) Run(env *clikit.Env) error {
 			if first == nil {
 				first = err
 			} else {
-				fmt.Fprintf(env.Stderr, "%s: error: %v\n", env.Name, err)
+				env.Errorf("%v", err)
 			}
 			continue
 		}

@@ -55,11 +55,11 @@ func (c *SearchCmd) Run(env *clikit.Env) error {
 		return nil
 	}
 	if len(hits) == 0 {
-		fmt.Fprintf(env.Stderr, "%s: no note matches %q\n", env.Name, q)
+		env.Infof("no note matches %q", q)
 		return nil
 	}
 	if hits[0].Partial {
-		fmt.Fprintf(env.Stderr, "%s: no note has all the words; these have some\n", env.Name)
+		env.Infof("no note has all the words; these have some")
 	}
 	for _, h := range hits {
 		fmt.Fprintf(env.Stdout, "%s  %s  [%s]  %s\n", h.ID, h.Title, tagList(h.Tags), date(h.Note))

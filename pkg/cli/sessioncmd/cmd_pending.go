@@ -53,7 +53,7 @@ func (c *PendingCmd) Run(env *clikit.Env) error {
 		return nil
 	}
 	if len(list) == 0 {
-		fmt.Fprintln(env.Stderr, "no open questions")
+		env.Infof("no open questions")
 		return nil
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
@@ -72,7 +72,7 @@ func (c *PendingCmd) Run(env *clikit.Env) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stderr, "answer with: ce-session answer ID TEXT (or the number of a choice)")
+	env.Hintf("answer with: ce-session answer ID TEXT (or the number of a choice)")
 	return nil
 }
 

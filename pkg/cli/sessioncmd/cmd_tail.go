@@ -49,35 +49,32 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 		}
 		return nil
 	}
+	// The watch is set before the record is read again, so a run that
+	// starts in between is not missed.
 	w, err := d.State.Watch("sessions.db")
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	run := rec.LastRun
+	run := ""
 	for {
-		if run != "" {
+		if rec.LastRun != run {
+			run = rec.LastRun
 			if !c.JSON {
 				io.WriteString(env.Stdout, "── run "+run+"\n")
 			}
 			if _, err := d.FollowRun(env.Ctx, c.Name, run, show); err != nil {
 				return err
 			}
-		}
-		for {
+		} else {
 			select {
 			case <-env.Ctx.Done():
 				return env.Ctx.Err()
 			case <-w.C:
 			}
-			rec, err = d.Record(env.Ctx, c.Name)
-			if err != nil {
-				return err
-			}
-			if rec.LastRun != run {
-				run = rec.LastRun
-				break
-			}
+		}
+		if rec, err = d.Record(env.Ctx, c.Name); err != nil {
+			return err
 		}
 	}
 }

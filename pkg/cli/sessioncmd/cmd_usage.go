@@ -55,7 +55,7 @@ func (c *UsageCmd) Run(env *clikit.Env) error {
 	if rep.RateLimits, err = d.Sessions.RateLimits(env.Ctx); err != nil {
 		return err
 	}
-	if rep.Parked, err = d.Queue.List(env.Ctx, queue.Filter{State: queue.Parked}); err != nil {
+	if rep.Parked, err = d.Queue.List(env.Ctx, queue.Filter{State: queue.Parked, Live: true}); err != nil {
 		return err
 	}
 	for i := range rep.Parked {

@@ -44,7 +44,7 @@ func (c *InitCmd) Run(env *clikit.Env) error {
 	}
 	fmt.Fprintln(env.Stdout, rcpt)
 	if clikit.IsTerminal(env.Stderr) {
-		fmt.Fprintf(env.Stderr, "created the vault in %s; ce-vault set KEY stores a secret\n", v.Dir)
+		env.Infof("created the vault in %s; ce-vault set KEY stores a secret", v.Dir)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package vaultcmd
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/vault"
@@ -29,14 +28,14 @@ func (c *LockCmd) Run(env *clikit.Env) error {
 	err = a.call(env.Ctx, vault.MethodLock, nil, &rep)
 	switch {
 	case errors.Is(err, errNoAgent):
-		fmt.Fprintln(env.Stderr, "no agent runs: the vault is locked")
+		env.Infof("no agent runs: the vault is locked")
 		return nil
 	case err != nil:
 		return clikit.Fail("ce-vault status shows the agent", "the vault agent: %v", err)
 	case rep.WasUnlocked:
-		fmt.Fprintln(env.Stderr, "locked the agent")
+		env.Infof("locked the agent")
 	default:
-		fmt.Fprintln(env.Stderr, "the agent was already locked")
+		env.Infof("the agent was already locked")
 	}
 	return nil
 }
@@ -80,6 +79,6 @@ func (c *UnlockCmd) Run(env *clikit.Env) error {
 	case err != nil:
 		return clikit.Fail("ce-vault status shows the agent", "the vault agent: %v", err)
 	}
-	fmt.Fprintln(env.Stderr, "unlocked the agent")
+	env.Infof("unlocked the agent")
 	return nil
 }

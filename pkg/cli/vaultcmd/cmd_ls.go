@@ -43,7 +43,7 @@ func (c *LsCmd) Run(env *clikit.Env) error {
 		return nil
 	}
 	if len(entries) == 0 {
-		fmt.Fprintln(env.Stderr, "no secrets")
+		env.Infof("no secrets")
 		return nil
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)

@@ -62,7 +62,7 @@ func (c *PasswdCmd) Run(env *clikit.Env) error {
 		return vaultErr(err)
 	}
 	if clikit.IsTerminal(env.Stderr) {
-		fmt.Fprintln(env.Stderr, "the passphrase was changed")
+		env.Infof("the passphrase was changed")
 	}
 	return nil
 }

@@ -1,8 +1,6 @@
 package vaultcmd
 
 import (
-	"fmt"
-
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 )
 
@@ -24,7 +22,7 @@ func (c *RmCmd) Run(env *clikit.Env) error {
 		return vaultErr(err)
 	}
 	if clikit.IsTerminal(env.Stderr) {
-		fmt.Fprintf(env.Stderr, "removed %s\n", c.Key)
+		env.Infof("removed %s", c.Key)
 	}
 	return nil
 }

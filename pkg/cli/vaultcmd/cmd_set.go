@@ -59,7 +59,7 @@ func (c *SetCmd) Run(env *clikit.Env) error {
 		if replaced {
 			verb = "replaced"
 		}
-		fmt.Fprintf(env.Stderr, "%s %s (%d bytes)\n", verb, c.Key, len(value))
+		env.Infof("%s %s (%d bytes)", verb, c.Key, len(value))
 	}
 	return nil
 }

@@ -55,7 +55,7 @@ func (p Passphrase) read(env *clikit.Env, prompt string, confirm bool) (string, 
 		if again == first {
 			return first, nil
 		}
-		fmt.Fprintf(env.Stderr, "%s: the two passphrases differ; try again\n", env.Name)
+		env.Infof("the two passphrases differ; try again")
 	}
 }
 
