@@ -261,23 +261,24 @@ func TestBrokerRestart(t *testing.T) {
 	}
 }
 
-// TestHelperBroker is the broker of TestBrokerKilled, run in a child
-// process so that it can be killed for real.
-func TestHelperBroker(t *testing.T) {
-	path := os.Getenv("BRIDGE_HELPER_SOCKET")
-	if path == "" {
-		return // it runs only as the child of TestBrokerKilled
+// TestMain lets the test binary be the broker of TestBrokerKilled, in a
+// child process that can be killed for real (BRIDGE_HELPER_SOCKET set).
+func TestMain(m *testing.M) {
+	if path := os.Getenv("BRIDGE_HELPER_SOCKET"); path != "" {
+		ln, err := Listen(path)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		NewServer(zerolog.Nop()).Serve(context.Background(), ln)
+		os.Exit(0)
 	}
-	ln, err := Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	NewServer(zerolog.Nop()).Serve(context.Background(), ln)
+	os.Exit(m.Run())
 }
 
 func TestBrokerKilled(t *testing.T) {
 	path := sockPath(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperBroker$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BRIDGE_HELPER_SOCKET="+path)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

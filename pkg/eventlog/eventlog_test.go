@@ -398,22 +398,23 @@ func listDir(t *testing.T, dir string) string {
 // environment variable switches a process into that role.
 const writerEnv = "EVENTLOG_TEST_WRITER"
 
-// TestWriterProcess is a writer for TestConcurrentAppend when run as a child
-// process; on its own it does nothing.
-func TestWriterProcess(t *testing.T) {
-	spec := os.Getenv(writerEnv)
-	if spec == "" {
-		return // only a child of TestConcurrentAppend writes
+// TestMain makes the test binary a writer for TestConcurrentAppend when it
+// runs as a child process (EVENTLOG_TEST_WRITER set).
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(writerEnv); spec != "" {
+		// spec: name,count,dir,lockdir,maxsize,keep
+		p := strings.Split(spec, ",")
+		count, _ := strconv.Atoi(p[1])
+		maxSize, _ := strconv.ParseInt(p[4], 10, 64)
+		keep, _ := strconv.Atoi(p[5])
+		l := eventlog.Open(p[2], eventlog.Options{LockDir: p[3], MaxSize: maxSize, Keep: keep})
+		if err := writeN(l, p[0], count, 1); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
-	// spec: name,count,dir,lockdir,maxsize,keep
-	p := strings.Split(spec, ",")
-	count, _ := strconv.Atoi(p[1])
-	maxSize, _ := strconv.ParseInt(p[4], 10, 64)
-	keep, _ := strconv.Atoi(p[5])
-	l := eventlog.Open(p[2], eventlog.Options{LockDir: p[3], MaxSize: maxSize, Keep: keep})
-	if err := writeN(l, p[0], count, 1); err != nil {
-		t.Fatal(err)
-	}
+	os.Exit(m.Run())
 }
 
 // writeN appends count events named writer/0 ... writer/count-1, batch at a
@@ -460,7 +461,7 @@ func TestConcurrentAppend(t *testing.T) {
 			var cmds []*exec.Cmd
 			var outs []*bytes.Buffer
 			for p := range processes {
-				cmd := exec.Command(os.Args[0], "-test.run=^TestWriterProcess$", "-test.count=1")
+				cmd := exec.Command(os.Args[0])
 				cmd.Env = append(os.Environ(), fmt.Sprintf("%s=proc%d,%d,%s,%s,%d,%d",
 					writerEnv, p, perWriter, state, lockDir, tc.maxSize, tc.keep))
 				out := new(bytes.Buffer)

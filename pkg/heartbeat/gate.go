@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -176,14 +175,4 @@ func (c *capped) Write(p []byte) (int, error) {
 		c.cut = true
 	}
 	return len(p), nil
-}
-
-func (g GateResult) summary() string {
-	switch {
-	case g.Error != "":
-		return fmt.Sprintf("%q: %s", g.Command, g.Error)
-	case g.Fired:
-		return fmt.Sprintf("%q fired", g.Command)
-	}
-	return fmt.Sprintf("%q exit %d", g.Command, g.Exit)
 }

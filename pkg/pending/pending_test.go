@@ -285,7 +285,7 @@ func TestWaitWokenByOtherProcess(t *testing.T) {
 	s, d := newStore(t)
 	s.Poll = time.Minute
 	r := ask(t, s, Request{Choices: []string{"red", "green"}})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperResolve$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "PENDING_TEST_RESOLVE="+d.Root+"|"+r.ID+"|2")
 	type res struct {
 		r   Request
@@ -319,20 +319,23 @@ func TestWaitWokenByOtherProcess(t *testing.T) {
 	}
 }
 
-func TestHelperResolve(t *testing.T) {
-	v := os.Getenv("PENDING_TEST_RESOLVE")
-	if v == "" {
-		return // a helper for TestWaitWokenByOtherProcess, run as a child
+// TestMain lets the test binary answer a request from another process,
+// for TestWaitWokenByOtherProcess (PENDING_TEST_RESOLVE set).
+func TestMain(m *testing.M) {
+	if v := os.Getenv("PENDING_TEST_RESOLVE"); v != "" {
+		parts := strings.Split(v, "|")
+		d, err := statedir.Open(parts[0])
+		if err == nil {
+			_, err = Open(d).Resolve(context.Background(), parts[1], parts[2], "user:child")
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Printf("resolved-at %d\n", time.Now().UnixNano())
+		os.Exit(0)
 	}
-	parts := strings.Split(v, "|")
-	d, err := statedir.Open(parts[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Open(d).Resolve(context.Background(), parts[1], parts[2], "user:child"); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("resolved-at %d\n", time.Now().UnixNano())
+	os.Exit(m.Run())
 }
 
 func TestRecordsExpireAfterRetention(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/rundir"
 	"github.com/ce-platform/ce/pkg/runner"
+	"github.com/ce-platform/ce/pkg/runner/identity"
 	"github.com/ce-platform/ce/pkg/session"
 	"github.com/ce-platform/ce/pkg/template"
 	"github.com/google/uuid"
@@ -148,11 +149,11 @@ func (p *Platform) sessionDir(ns NewSession, tmpl template.Template) (string, er
 
 // RunnerArgv is the command line of a session's runner.
 func (p *Platform) RunnerArgv(name string) ([]string, error) {
-	exe, err := binpath.Find(runner.Program)
+	exe, err := binpath.Find(identity.Program)
 	if err != nil {
 		return nil, err
 	}
-	return runner.Argv(exe, p.State.Root, p.ConfigPath, name), nil
+	return identity.Argv(exe, p.State.Root, p.ConfigPath, name), nil
 }
 
 // StartRunner starts the runner of a session in its tmux session, creating

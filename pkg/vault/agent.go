@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ce-platform/ce/pkg/bridge"
-	"github.com/ce-platform/ce/pkg/runner"
 	"os"
 	"sync"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/bridge"
+	"github.com/ce-platform/ce/pkg/runner/identity"
 
 	"filippo.io/age"
 )
@@ -239,7 +240,7 @@ func (a *Agent) Handle(ctx context.Context, method string, params json.RawMessag
 		// Sessions may store, list and use secrets, never read them: a
 		// call from any process a session started is refused.
 		if pid := bridge.CallerPID(ctx); pid > 0 {
-			if sess, ok := runner.SessionOf(pid); ok {
+			if sess, ok := identity.SessionOf(pid); ok {
 				return nil, fmt.Errorf("refused: the caller runs inside session %s, and sessions may not read secret values (use the vault_exec tool)", sess)
 			}
 		}

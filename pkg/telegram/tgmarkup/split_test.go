@@ -50,9 +50,9 @@ func checkChunks(t testing.TB, html string, limit int, chunks []string) {
 // onlySpaceRemoved reports whether got is whole with some white space
 // characters left out.
 func onlySpaceRemoved(whole, got string) bool {
-	w, g := []rune(whole), []rune(got)
+	g := []rune(got)
 	j := 0
-	for _, r := range w {
+	for _, r := range whole {
 		if j < len(g) && g[j] == r {
 			j++
 			continue

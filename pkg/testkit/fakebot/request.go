@@ -118,11 +118,6 @@ func parseRequest(r *http.Request) (*request, *apiError) {
 
 func (r *request) str(name string) string { return r.params[name] }
 
-func (r *request) has(name string) bool {
-	_, ok := r.params[name]
-	return ok
-}
-
 // int64Param reads an integer parameter; a missing one is 0.
 func (r *request) int64Param(name string) (int64, *apiError) {
 	v, ok := r.params[name]

@@ -1,4 +1,9 @@
-package runner
+// Package identity says what a session's runner is, for both sides: the
+// command line that starts it (ce-queue's hidden runner subcommand) and how
+// a process is recognised as running inside a session (one of its
+// ancestors is a runner). It is small so that programs that only ask the
+// question, such as the vault agent, need not link the runner.
+package identity
 
 import (
 	"bytes"
