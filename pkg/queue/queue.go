@@ -58,12 +58,16 @@ var ErrNotFound = errors.New("no such queue item")
 
 // Item is one prompt.
 type Item struct {
-	ID          string         `json:"id"`
-	Session     string         `json:"session"`
-	Prompt      string         `json:"prompt"`
-	Source      string         `json:"source,omitempty"`
-	State       string         `json:"state"`
-	Attempts    int            `json:"attempts"`
+	ID       string `json:"id"`
+	Session  string `json:"session"`
+	Prompt   string `json:"prompt"`
+	Source   string `json:"source,omitempty"`
+	State    string `json:"state"`
+	Attempts int    `json:"attempts"`
+	// Runs counts the runs started for the item, those not counted as
+	// attempts (a driver died before handing one over) included: each run
+	// has a directory of its own, Run.
+	Runs        int            `json:"runs,omitempty"`
 	Run         string         `json:"run,omitempty"`
 	RetryOf     string         `json:"retry_of,omitempty"`
 	Created     time.Time      `json:"created"`
@@ -482,8 +486,9 @@ func (q *Queue) Claim(ctx context.Context, sess string, now time.Time) (it Item,
 		}
 		next.State = Running
 		next.Attempts++
+		next.Runs = max(next.Runs, next.Attempts-1) + 1
 		next.Started = now.UTC()
-		next.Run = fmt.Sprintf("%s-%d", next.ID, next.Attempts)
+		next.Run = fmt.Sprintf("%s-%d", next.ID, next.Runs)
 		it, ok = *next, true
 		return put(tx, *next)
 	})

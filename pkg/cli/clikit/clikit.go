@@ -272,7 +272,7 @@ func (a App) Run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code
 	}()
 	parser, err := a.Parser(stdout, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: error: %v\n", a.Name, err)
+		say(stderr, a.Name, "error", err.Error())
 		return ExitFailure
 	}
 	if handled, status := clidoc.Register(parser); handled {
@@ -280,8 +280,8 @@ func (a App) Run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: error: %v\n", a.Name, err)
-		fmt.Fprintf(stderr, "%s: hint: %s --help shows the usage\n", a.Name, commandPath(a.Name, err))
+		say(stderr, a.Name, "error", err.Error())
+		say(stderr, a.Name, "hint", commandPath(a.Name, err)+" --help shows the usage")
 		return ExitUsage
 	}
 	ctx, stop := signalContext()
