@@ -33,7 +33,7 @@ var exitStatus = clidoc.Section{
 		{Term: "0", Text: "Success."},
 		{Term: "1", Text: "Failure: the error on stderr says what went wrong and a hint line what to do."},
 		{Term: "2", Text: "Bad usage or a bad configuration file."},
-		{Term: "130", Text: "Interrupted."},
+		{Term: "128+N", Text: "Ended by signal N: 130 for Ctrl-C (SIGINT), 143 for SIGTERM. What was queued or running goes on."},
 	},
 }
 

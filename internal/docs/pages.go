@@ -36,33 +36,39 @@ Every command works on its own from a shell, a pipeline, system cron or a system
 ce up starts the broker and the enabled daemons, restarts a daemon that dies, and runs in the foreground (for systemd) or detached; ce down stops them gracefully and leaves tmux runs running.`},
 			{Title: "Commands", Body: "ce X ARGS runs ce-X ARGS from PATH, git style.", Items: cmds},
 			{Title: "Conventions", Body: `Every command takes --state-dir (CE_STATE_DIR) and --config (CE_CONFIG); --json wherever something is listed or shown (one JSON object, or NDJSON for streams), human tables otherwise. Data goes to stdout, diagnostics to stderr; every error says what was wrong and what to do.`},
-			{Title: "State directory", Body: `$XDG_STATE_HOME/ce (~/.local/state/ce) unless --state-dir or CE_STATE_DIR says otherwise; mode 0700, files 0600.
+			{Title: "State directory", Body: `$XDG_STATE_HOME/ce (~/.local/state/ce) unless --state-dir or CE_STATE_DIR says otherwise; mode 0700, files 0600. The layout is a contract: scripts may read these files.
 
     bridge.sock            broker socket (0600; peer uid checked)
     tmux.sock              ce's tmux server: one session ce-NAME per session
-    locks/                 lock files, one per store and per session
-    sessions.db            session records
-    queue.db               queue items: queued, running, done, failed, cancelled
+    sock/                  one socket per session's runner
+    locks/                 lock files, one per store, per session and per daemon
+    sessions.db            session records and the latest rate-limit state
+    queue.db               live queue items: queued, running, parked, and the
+                           last few finished of each session
+    history/               finished queue items, one JSON line each, by week
     pending.db             pending questions and approvals
     cron.db, heartbeat.db  jobs, runs, valve state
     vault/                 age recipient, encrypted identity, secrets.db
-    memory/                notes as Markdown files, plus index.db (derived)
-    runs/SESSION/RUN/      prompt, argv, mcp.json, system prompt, stream.jsonl, stderr, exit
+    memory/                notes as Markdown files, plus .index/ (derived)
+    runs/SESSION/RUN/      request.json, prompt, mcp.json, system-prompt,
+                           started, pid, stream.jsonl, stderr, exit
     events.jsonl           the structured event log, rotated
-    logs/                  one log file per daemon
+    logs/                  one log file per daemon, and PIECE.out under ce up
 
-Stores are opened briefly under an exclusive lock and closed again, so any number of commands may run at once.`},
-			{Title: "How a prompt runs", Body: `- ce-session send (or cron, the heartbeat, another session) pushes an item into queue.db and wakes the worker through the broker.
-- The worker takes the next item of a session that has none running, writes a run directory and starts the run inside the session's tmux session. ce's runner there executes claude -p with stream-json output and a generated --mcp-config, appends each event to stream.jsonl, publishes it on the broker and writes the exit file last.
-- A warm session keeps its claude process alive between prompts (sessions.keep_warm in ce-config(5)).
-- Followers (ce-session send, ce-session tail -f) get events from the broker in real time, or tail stream.jsonl without one.
-- The final result closes the item with its cost, tokens and duration.
+Stores are buntdb files opened briefly under an exclusive lock and closed again, so any number of commands may run at once; a store rewrites itself with its live records when it has grown to twice their size. queue.db holds live state only, so that no command's cost grows with the history: finished items move to history/ (kept a week), which listings read from its end.`},
+			{Title: "How a prompt runs", Body: `- Every way in (ce-session send, ce-queue push, cron, the heartbeat, a session's session_ask, Telegram) goes through one enqueue: it checks the prompt and the session, pushes an item into queue.db, records prompt.queued and wakes the queue worker (queue.changed on the broker).
+- Whoever drives the session (the worker, or ce-session send when no worker serves) holds the session's drive lock, claims the next item, writes its run directory and sends the run to the session's runner over its socket. That one connection brings back every line claude prints, as the runner reads it, and then the exit, which carries the run's summary (result text, cost, tokens, turns, errors): nobody reads the stream again to record the run.
+- The runner lives in the session's tmux pane and owns claude: it starts claude -p with stream-json output and a generated --mcp-config (in its own process group, with an environment built for it), appends each line to stream.jsonl, shows it in the pane, publishes it on the broker (session.NAME) and writes the exit file last. A warm session keeps its claude alive between prompts (sessions.keep_warm); process starts are spaced by a token bucket (agent.launch_gap).
+- Followers that do not drive (ce-session tail -f, a send whose item the worker runs) ask the runner to watch the run, with the lines so far and then each as it is read; without a runner they read stream.jsonl.
+- The driver records the outcome on the item, the session and the event log (run.finished); a run refused for plan limits parks its item and the session's later ones until the reset.
 
-tmux keeps runs alive when any ce process dies. At start the worker finishes runs that wrote their exit file, follows runs still alive, and fails (then retries, queue.retries) runs whose tmux session died.`},
-			{Title: "The broker", Body: `ce-bridge serve listens on bridge.sock and speaks newline-delimited JSON-RPC 2.0. Processes provide methods, call methods others provide (with a deadline), and publish and subscribe to topics such as session.*. A call to a method nobody provides fails at once, naming the command that should be running. The broker keeps no durable state: restarting it loses nothing.`},
-			{Title: "MCP injection and extensions", Body: `Before each run the worker writes mcp.json with one server per enabled extension (ce_ask, ce_sessions, ce_memory, ce_vault, ce_cron, ce_heartbeat...), each ce-mcp serve EXT with CE_SESSION, CE_STATE_DIR and CE_BRIDGE_SOCKET in its environment, plus the servers of mcp.servers. A template's mcp allowlist is fail-closed. mcp.gateway folds each server's tools into one tool with an action argument.
+tmux keeps runs alive when any ce process dies. A running item whose drive lock is free was left by a driver that died: the next driver finishes it from its exit file, follows it if it still runs, queues it again if it never started (that attempt is not counted), or fails it and retries (queue.retries) when its runner or tmux died.`},
+			{Title: "The broker", Body: `ce-bridge serve listens on bridge.sock and speaks newline-delimited JSON-RPC 2.0. Processes provide methods, call methods others provide (with a deadline), and publish and subscribe to topics such as session.*. A call to a method nobody provides fails at once, naming the command that should be running. The broker keeps no durable state: restarting it loses nothing, and no daemon needs it for correctness (each also watches the files it cares about).`},
+			{Title: "Daemons", Body: `The queue worker, cron, the heartbeat, the vault agent and the broker run in one skeleton: one instance per state directory (a second one is refused, naming the holder from its lock), a log in logs/PIECE.log, PIECE.health on the broker (which ce status and ce doctor ask), and SIGHUP re-reading the configuration (one that does not load is refused and logged, and the old one kept). Each daemon's tick subcommand does one round of its work instead.`},
+			{Title: "MCP injection and extensions", Body: `Before each run the driver writes mcp.json with one server per enabled extension (ce_ask, ce_sessions, ce_memory, ce_vault, ce_cron, ce_heartbeat...), each ce-mcp serve EXT with CE_SESSION, CE_STATE_DIR and CE_BRIDGE_SOCKET in its environment, plus the servers of mcp.servers. A template's mcp allowlist is fail-closed. mcp.gateway folds each server's tools into one tool with an action argument. The driver needs only each extension's description (tools, prompt fragment, timeout); the tools' handlers run in ce-mcp.
 
-An extension is a piece listed in enabled. Disabling one removes its MCP server, its daemon and its prompt fragment, and nothing else breaks. A third-party extension is an executable ce-ext-NAME on PATH that describes itself as JSON when run as ce-ext-NAME manifest (its daemon command, its MCP command, its tools, a system prompt fragment): enabling NAME makes ce up run its daemon and the worker inject its MCP server.`},
+An extension is a piece listed in enabled. Disabling one removes its MCP server, its daemon and its prompt fragment, and nothing else breaks. A third-party extension is an executable ce-ext-NAME on PATH that describes itself as JSON when run as ce-ext-NAME manifest (its daemon command, its MCP command, its tools, a system prompt fragment): enabling NAME makes ce up run its daemon and the driver inject its MCP server.`},
+			{Title: "Event log", Body: `events.jsonl has one JSON object per line: seq (one more than the line before), time, type, session, item and data. Types: session.created, session.renamed, session.stopped, session.removed; prompt.queued, prompt.cancelled; run.started, run.retry, run.parked, run.finished; ask.created, ask.answered, ask.closed; cron.fired, cron.failed, cron.skipped, cron.created, cron.deleted; heartbeat.beat, heartbeat.paused, heartbeat.resumed, heartbeat.breaker, heartbeat.trigger, heartbeat.instructions; vault.stored, vault.removed, vault.exec. Writers hold locks/events.lock; readers take no lock and resume from the last seq they saw.`},
 			exitStatus,
 			{Title: "Environment", Items: []clidoc.Item{
 				{Term: "CE_STATE_DIR", Text: "The state directory, as --state-dir."},

@@ -5,13 +5,11 @@
 package cecmd
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 
@@ -94,20 +92,4 @@ func dispatch(name string, args []string, stdin io.Reader, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "ce: error: run %s: %v\n", bin, err)
 		return clikit.ExitFailure, true
 	}
-}
-
-// VersionCmd prints the version.
-type VersionCmd struct {
-	JSON bool `name:"json" help:"Print a JSON object."`
-}
-
-// Run prints the version.
-func (c *VersionCmd) Run(env *clikit.Env) error {
-	if c.JSON {
-		return json.NewEncoder(env.Stdout).Encode(map[string]string{
-			"version": clikit.Version, "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH,
-		})
-	}
-	fmt.Fprintf(env.Stdout, "ce %s (%s %s/%s)\n", clikit.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return nil
 }
