@@ -133,63 +133,12 @@ func (s *Scheduler) Tick(ctx context.Context) (rep Report, err error) {
 	}
 	defer lk.Unlock()
 	now := s.now()
-	var fresh, left []Fire
-	var cleanups []Cleanup
-	var watch []Job // jobs whose last item is not final yet
+	var p tickPlan
 	err = s.Store.update(ctx, func(tx *buntdb.Tx) error {
 		rep = Report{}
-		fresh, watch = nil, nil
-		changed := false
-		if s.Config != nil {
-			c, w, err := syncConfig(tx, s.Config, now)
-			if err != nil {
-				return err
-			}
-			changed, rep.Warnings = c, w
-		}
-		sn, err := snapshot(tx)
-		if err != nil {
-			return err
-		}
-		left, cleanups = sn.Pending, sn.Cleanups
-		for _, j := range sn.Jobs {
-			due, skipped, err := j.plan(now, s.grace())
-			if err != nil {
-				rep.Warnings = append(rep.Warnings, fmt.Sprintf("job %s: %v", j.Name, err))
-				continue
-			}
-			if len(due) > 0 || skipped > 0 {
-				changed = true
-				for _, d := range due {
-					f, err := newFire(tx, j, d, now, false)
-					if err != nil {
-						return err
-					}
-					fresh = append(fresh, f)
-				}
-				removed := j.Done && len(due) == 0 && j.Source != SourceConfig
-				if skipped > 0 {
-					rep.Skipped = append(rep.Skipped, Skipped{Job: j.Name, Count: skipped, Removed: removed})
-				}
-				if removed {
-					if _, err := tx.Delete(jobPrefix + j.Name); err != nil {
-						return err
-					}
-				} else if err := putJob(tx, j); err != nil {
-					return err
-				}
-			}
-			if !j.Paused && !j.Next.IsZero() && (rep.Next.IsZero() || j.Next.Before(rep.Next)) {
-				rep.Next = j.Next
-			}
-			if j.Last != nil && j.Last.Item != "" && !finalState(j.Last.State) {
-				watch = append(watch, j)
-			}
-		}
-		if !changed {
-			return errNoChange
-		}
-		return nil
+		var err error
+		p, err = s.planTick(tx, now, &rep)
+		return err
 	})
 	if err != nil {
 		return rep, err
@@ -197,6 +146,96 @@ func (s *Scheduler) Tick(ctx context.Context) (rep Report, err error) {
 	if s.afterIntent != nil {
 		s.afterIntent()
 	}
+	outs := s.push(ctx, p.left, p.fresh)
+	if s.afterPush != nil {
+		s.afterPush()
+	}
+	if err := s.record(ctx, now, outs, false, &rep); err != nil {
+		return rep, err
+	}
+	return rep, s.collect(ctx, p.cleanups, p.watch, &rep)
+}
+
+// tickPlan is the work of a tick once its intents are written.
+type tickPlan struct {
+	fresh    []Fire // intents this tick wrote
+	left     []Fire // intents an earlier scheduler did not complete
+	cleanups []Cleanup
+	watch    []Job // jobs whose last item is not final yet
+}
+
+// planTick writes an intent for each due time of every job, advances the
+// jobs and gathers the tick's work, putting skips, warnings and the next
+// due time in rep. It returns errNoChange, with the plan, when no job
+// changed.
+func (s *Scheduler) planTick(tx *buntdb.Tx, now time.Time, rep *Report) (tickPlan, error) {
+	var p tickPlan
+	changed := false
+	if s.Config != nil {
+		c, w, err := syncConfig(tx, s.Config, now)
+		if err != nil {
+			return p, err
+		}
+		changed, rep.Warnings = c, w
+	}
+	sn, err := snapshot(tx)
+	if err != nil {
+		return p, err
+	}
+	p.left, p.cleanups = sn.Pending, sn.Cleanups
+	for _, j := range sn.Jobs {
+		due, skipped, err := j.plan(now, s.grace())
+		if err != nil {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("job %s: %v", j.Name, err))
+			continue
+		}
+		if len(due) > 0 || skipped > 0 {
+			changed = true
+			fresh, err := storePlan(tx, j, due, skipped, now, rep)
+			if err != nil {
+				return p, err
+			}
+			p.fresh = append(p.fresh, fresh...)
+		}
+		if !j.Paused && !j.Next.IsZero() && (rep.Next.IsZero() || j.Next.Before(rep.Next)) {
+			rep.Next = j.Next
+		}
+		if j.Last != nil && j.Last.Item != "" && !finalState(j.Last.State) {
+			p.watch = append(p.watch, j)
+		}
+	}
+	if !changed {
+		return p, errNoChange
+	}
+	return p, nil
+}
+
+// storePlan stores what planning did to j: an intent for each due time,
+// the skip in rep, and the advanced job, or no job when a one-shot job
+// was used up without firing. It returns the intents.
+func storePlan(tx *buntdb.Tx, j Job, due []time.Time, skipped int, now time.Time, rep *Report) ([]Fire, error) {
+	var fresh []Fire
+	for _, d := range due {
+		f, err := newFire(tx, j, d, now, false)
+		if err != nil {
+			return nil, err
+		}
+		fresh = append(fresh, f)
+	}
+	removed := j.Done && len(due) == 0 && j.Source != SourceConfig
+	if skipped > 0 {
+		rep.Skipped = append(rep.Skipped, Skipped{Job: j.Name, Count: skipped, Removed: removed})
+	}
+	if removed {
+		_, err := tx.Delete(jobPrefix + j.Name)
+		return fresh, err
+	}
+	return fresh, putJob(tx, j)
+}
+
+// push pushes the intents left by an earlier scheduler, unless it got as
+// far as queueing their item, then the fresh ones.
+func (s *Scheduler) push(ctx context.Context, left, fresh []Fire) []outcome {
 	var outs []outcome
 	for _, f := range left {
 		item, err := s.Pusher.Find(ctx, f)
@@ -209,13 +248,7 @@ func (s *Scheduler) Tick(ctx context.Context) (rep Report, err error) {
 		item, err := s.Pusher.Push(ctx, f)
 		outs = append(outs, outcome{f, item, err})
 	}
-	if s.afterPush != nil {
-		s.afterPush()
-	}
-	if err := s.record(ctx, now, outs, false, &rep); err != nil {
-		return rep, err
-	}
-	return rep, s.collect(ctx, cleanups, watch, &rep)
+	return outs
 }
 
 // FireNow fires a job at once, whatever its schedule and even if paused;

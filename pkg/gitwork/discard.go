@@ -172,6 +172,40 @@ func (r *Repo) Discard(ctx context.Context, path, branch string, opt DiscardOpti
 		return DiscardResult{}, err
 	}
 	defer h.unlock()
+	wt, res, err := r.discarded(ctx, path, branch)
+	if err != nil {
+		return res, err
+	}
+	target, tname, err := r.target(ctx, opt.Target)
+	if err != nil {
+		return res, err
+	}
+	st, err := r.atStake(ctx, wt, path, res.Branch, target, tname)
+	if err != nil {
+		return res, err
+	}
+	if !st.work.None() {
+		if err := r.keepWork(ctx, h, st, opt, &res); err != nil {
+			return res, err
+		}
+	}
+	if wt != nil {
+		if err := r.removeWorktree(ctx, h, wt.Path); err != nil {
+			return res, err
+		}
+	}
+	if res.Branch != "" && st.tip != "" {
+		if err := r.deleteBranch(ctx, h, res.Branch); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// discarded finds what Discard removes: the worktree at path (nil when
+// there is none, on disk or in git) and the branch, which must be the
+// worktree's own when both are given.
+func (r *Repo) discarded(ctx context.Context, path, branch string) (*WorktreeInfo, DiscardResult, error) {
 	res := DiscardResult{Branch: branch}
 	var wt *WorktreeInfo
 	if path != "" {
@@ -183,80 +217,80 @@ func (r *Repo) Discard(ctx context.Context, path, branch string, opt DiscardOpti
 		case errors.Is(statErr(path), os.ErrNotExist):
 			// already gone from disk and from git
 		default:
-			return res, err
+			return wt, res, err
 		}
 	}
 	if wt != nil && wt.Branch == "" && branch != "" {
-		return res, fmt.Errorf("worktree %s has a detached HEAD, not branch %s: discard the worktree and the branch separately", wt.Path, branch)
+		return wt, res, fmt.Errorf("worktree %s has a detached HEAD, not branch %s: discard the worktree and the branch separately", wt.Path, branch)
 	}
 	if wt != nil && wt.Branch != "" {
 		if branch != "" && branch != wt.Branch {
-			return res, fmt.Errorf("worktree %s is on branch %s, not %s: pass the worktree's own branch or none", wt.Path, wt.Branch, branch)
+			return wt, res, fmt.Errorf("worktree %s is on branch %s, not %s: pass the worktree's own branch or none", wt.Path, wt.Branch, branch)
 		}
 		res.Branch = wt.Branch
 	}
 	if wt == nil && res.Branch == "" {
-		return res, fmt.Errorf("nothing to discard: %s is not a worktree and no branch was named", path)
+		return wt, res, fmt.Errorf("nothing to discard: %s is not a worktree and no branch was named", path)
 	}
-	target, tname, err := r.target(ctx, opt.Target)
-	if err != nil {
-		return res, err
-	}
+	return wt, res, nil
+}
 
-	// What would be lost, and the tree and tip an archive would keep.
-	var work Work
-	var tree, tip string
+// stake is what a discard would lose, and the tip and tree an archive of
+// it keeps; a tip of "" means there is no commit, so no branch to delete.
+type stake struct {
+	work      Work
+	tip, tree string
+}
+
+// atStake finds what discarding the worktree wt (or, when it is nil or
+// vanished, the branch alone) would lose against target.
+func (r *Repo) atStake(ctx context.Context, wt *WorktreeInfo, path, branch, target, tname string) (stake, error) {
 	if wt != nil && !wt.Missing {
-		var snap Snapshot
-		if work, snap, err = r.pendingWork(ctx, wt.Path, target, tname); err != nil {
-			return res, err
-		}
-		tip, tree = snap.Head, snap.Tree
-	} else if res.Branch != "" {
-		if tip, err = r.Resolve(ctx, r.MainDir, "refs/heads/"+res.Branch); err != nil {
-			if wt == nil {
-				return res, fmt.Errorf("no worktree at %s and no branch %s: nothing to discard", path, res.Branch)
-			}
-			tip = ""
-		}
-		if tip != "" {
-			merged, err := r.merged(ctx, target, tip)
-			if err != nil {
-				return res, err
-			}
-			work = Work{Branch: res.Branch, Head: tip, Target: tname, Unmerged: !merged}
-			out, err := r.query(ctx, r.CommonDir, "rev-parse", tip+"^{tree}")
-			if err != nil {
-				return res, err
-			}
-			tree = trim(out)
-		}
-	}
-	if !work.None() {
-		if !opt.Force {
-			return res, &UnsavedWorkError{Work: work, Path: res.Path, Forceable: true}
-		}
-		if opt.ArchiveID == "" {
-			return res, fmt.Errorf("discarding %s would lose %s: pass an archive id so that it is kept", describe(res.Branch, res.Path), work)
-		}
-		res.ArchiveCommit, err = r.archive(ctx, h, opt.ArchiveID, tree, tip, describe(res.Branch, res.Path))
+		work, snap, err := r.pendingWork(ctx, wt.Path, target, tname)
 		if err != nil {
-			return res, fmt.Errorf("not discarding %s: archiving it failed: %w", describe(res.Branch, res.Path), err)
+			return stake{}, err
 		}
-		res.Archive = ArchiveRef(opt.ArchiveID)
+		return stake{work: work, tip: snap.Head, tree: snap.Tree}, nil
 	}
+	if branch == "" {
+		return stake{}, nil
+	}
+	tip, err := r.Resolve(ctx, r.MainDir, "refs/heads/"+branch)
+	if err != nil {
+		if wt == nil {
+			return stake{}, fmt.Errorf("no worktree at %s and no branch %s: nothing to discard", path, branch)
+		}
+		return stake{}, nil
+	}
+	merged, err := r.merged(ctx, target, tip)
+	if err != nil {
+		return stake{}, err
+	}
+	out, err := r.query(ctx, r.CommonDir, "rev-parse", tip+"^{tree}")
+	if err != nil {
+		return stake{}, err
+	}
+	return stake{work: Work{Branch: branch, Head: tip, Target: tname, Unmerged: !merged}, tip: tip, tree: trim(out)}, nil
+}
 
-	if wt != nil {
-		if err := r.removeWorktree(ctx, h, wt.Path); err != nil {
-			return res, err
-		}
+// keepWork archives the work at stake under refs/ce/archive/<ArchiveID>
+// before a forced discard, noting the archive in res; without Force it
+// refuses with an *UnsavedWorkError.
+func (r *Repo) keepWork(ctx context.Context, h *held, st stake, opt DiscardOptions, res *DiscardResult) error {
+	if !opt.Force {
+		return &UnsavedWorkError{Work: st.work, Path: res.Path, Forceable: true}
 	}
-	if res.Branch != "" && tip != "" {
-		if err := r.deleteBranch(ctx, h, res.Branch); err != nil {
-			return res, err
-		}
+	what := describe(res.Branch, res.Path)
+	if opt.ArchiveID == "" {
+		return fmt.Errorf("discarding %s would lose %s: pass an archive id so that it is kept", what, st.work)
 	}
-	return res, nil
+	var err error
+	res.ArchiveCommit, err = r.archive(ctx, h, opt.ArchiveID, st.tree, st.tip, what)
+	if err != nil {
+		return fmt.Errorf("not discarding %s: archiving it failed: %w", what, err)
+	}
+	res.Archive = ArchiveRef(opt.ArchiveID)
+	return nil
 }
 
 func statErr(path string) error {

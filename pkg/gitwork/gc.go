@@ -94,15 +94,7 @@ func (r *Repo) GC(ctx context.Context, opt GCOptions) ([]GCItem, error) {
 		return nil, err
 	}
 	defer h.unlock()
-	target, tname, err := r.target(ctx, opt.Target)
-	if err != nil {
-		return nil, err
-	}
-	targetTree, err := r.query(ctx, r.CommonDir, "rev-parse", target+"^{tree}")
-	if err != nil {
-		return nil, err
-	}
-	archives, err := r.archives(ctx)
+	g, err := r.startGC(ctx, h, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -110,112 +102,178 @@ func (r *Repo) GC(ctx context.Context, opt GCOptions) ([]GCItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := ""
-	if opt.Root != "" {
-		root = canonical(opt.Root)
-	}
-	inRoot := func(p string) bool {
-		return root != "" && filepath.Dir(canonical(p)) == root
-	}
-	ours := func(branch string) bool {
-		return opt.BranchPrefix != "" && strings.HasPrefix(branch, opt.BranchPrefix)
-	}
-
-	var items []GCItem
-	var errs []error
-	remove := func(it *GCItem, f func() error) {
-		if opt.DryRun || !it.State.Removable() {
-			return
-		}
-		if err := f(); err != nil {
-			it.Err = err
-			errs = append(errs, err)
-			return
-		}
-		it.Removed = true
-	}
-
-	busy := map[string]bool{} // branches a kept worktree has checked out
-	known := map[string]bool{}
 	for _, w := range wts {
-		known[canonical(w.Path)] = true
-		inScope := !w.Main && !w.Bare && (ours(w.Branch) || inRoot(w.Path))
-		if !inScope || opt.Owned(w.Branch, w.Path) {
-			busy[w.Branch] = true
-			continue
+		if err := g.worktree(ctx, w); err != nil {
+			return g.items, err
 		}
-		it := GCItem{Kind: GCWorktree, Branch: w.Branch, Path: w.Path}
-		if w.Missing {
-			it.State, it.Detail = GCVanished, "the directory is gone; git's record of it is pruned"
-			remove(&it, func() error { return r.removeWorktree(ctx, h, w.Path) })
-			if it.Err != nil {
-				busy[w.Branch] = true // still checked out as far as git knows
-			}
-			items = append(items, it)
-			continue
-		}
-		busy[w.Branch] = true
-		snap, err := r.Snapshot(ctx, w.Path)
-		if err != nil {
-			it.State, it.Detail, it.Err = GCUnknown, "cannot read its state", err
-			items = append(items, it)
-			continue
-		}
-		it.State, it.Detail, err = r.judge(ctx, archives, target, tname, snap.Head, snap.Tree, snap.Dirty())
-		if err != nil {
-			return items, err
-		}
-		remove(&it, func() error {
-			if err := r.removeWorktree(ctx, h, w.Path); err != nil {
-				return err
-			}
-			if w.Branch != "" {
-				return r.deleteBranch(ctx, h, w.Branch)
-			}
-			return nil
-		})
-		items = append(items, it)
 	}
-
 	if opt.BranchPrefix != "" {
-		out, err := r.query(ctx, r.CommonDir, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
-		if err != nil {
-			return items, err
-		}
-		for _, l := range lines(out) {
-			tip, ref, _ := strings.Cut(l, " ")
-			b := strings.TrimPrefix(ref, "refs/heads/")
-			if !ours(b) || busy[b] || opt.Owned(b, "") {
-				continue
-			}
-			it := GCItem{Kind: GCBranch, Branch: b}
-			if it.State, it.Detail, err = r.judge(ctx, archives, target, tname, tip, "", false); err != nil {
-				return items, err
-			}
-			remove(&it, func() error { return r.deleteBranch(ctx, h, b) })
-			items = append(items, it)
+		if err := g.branches(ctx); err != nil {
+			return g.items, err
 		}
 	}
+	if g.root != "" {
+		if err := g.directories(ctx); err != nil {
+			return g.items, err
+		}
+	}
+	return g.items, errors.Join(g.errs...)
+}
 
-	if root != "" {
-		ents, err := os.ReadDir(root)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return items, fmt.Errorf("cannot list the worktree root %s: %w", root, err)
-		}
-		for _, e := range ents {
-			p := filepath.Join(root, e.Name())
-			if !e.IsDir() || known[p] || opt.Owned("", p) {
-				continue
-			}
-			it, ok := r.judgeDir(ctx, p, strings.TrimSpace(string(targetTree)), tname, archives)
-			if !ok {
-				continue
-			}
-			remove(&it, func() error { return os.RemoveAll(p) })
-			items = append(items, it)
-		}
+// gcRun is one garbage collection under the repository lock: what it
+// judges against and what it has found so far.
+type gcRun struct {
+	r    *Repo
+	h    *held
+	opt  GCOptions
+	root string // opt.Root made canonical, "" for none
+
+	target, tname string
+	targetTree    string
+	archives      map[string]string
+
+	items []GCItem
+	errs  []error         // the removals that failed
+	busy  map[string]bool // branches a kept worktree has checked out
+	known map[string]bool // the worktrees git knows, by canonical path
+}
+
+// startGC reads what a garbage collection judges against: the target, its
+// tree and the archives.
+func (r *Repo) startGC(ctx context.Context, h *held, opt GCOptions) (*gcRun, error) {
+	g := &gcRun{r: r, h: h, opt: opt, busy: map[string]bool{}, known: map[string]bool{}}
+	var err error
+	if g.target, g.tname, err = r.target(ctx, opt.Target); err != nil {
+		return nil, err
 	}
-	return items, errors.Join(errs...)
+	tree, err := r.query(ctx, r.CommonDir, "rev-parse", g.target+"^{tree}")
+	if err != nil {
+		return nil, err
+	}
+	g.targetTree = strings.TrimSpace(string(tree))
+	if g.archives, err = r.archives(ctx); err != nil {
+		return nil, err
+	}
+	if opt.Root != "" {
+		g.root = canonical(opt.Root)
+	}
+	return g, nil
+}
+
+// inRoot reports whether p is a directory right under the root.
+func (g *gcRun) inRoot(p string) bool {
+	return g.root != "" && filepath.Dir(canonical(p)) == g.root
+}
+
+// ours reports whether branch is under the branch prefix.
+func (g *gcRun) ours(branch string) bool {
+	return g.opt.BranchPrefix != "" && strings.HasPrefix(branch, g.opt.BranchPrefix)
+}
+
+// remove removes a removable item with f, unless this is a dry run, and
+// records on it whether that worked.
+func (g *gcRun) remove(it *GCItem, f func() error) {
+	if g.opt.DryRun || !it.State.Removable() {
+		return
+	}
+	if err := f(); err != nil {
+		it.Err = err
+		g.errs = append(g.errs, err)
+		return
+	}
+	it.Removed = true
+}
+
+// worktree judges a worktree that is ce's and no agent owns, and removes
+// it with its branch when that loses nothing. The branch of a worktree
+// that stays is busy: branches does not judge it on its own.
+func (g *gcRun) worktree(ctx context.Context, w WorktreeInfo) error {
+	r := g.r
+	g.known[canonical(w.Path)] = true
+	inScope := !w.Main && !w.Bare && (g.ours(w.Branch) || g.inRoot(w.Path))
+	if !inScope || g.opt.Owned(w.Branch, w.Path) {
+		g.busy[w.Branch] = true
+		return nil
+	}
+	it := GCItem{Kind: GCWorktree, Branch: w.Branch, Path: w.Path}
+	if w.Missing {
+		it.State, it.Detail = GCVanished, "the directory is gone; git's record of it is pruned"
+		g.remove(&it, func() error { return r.removeWorktree(ctx, g.h, w.Path) })
+		if it.Err != nil {
+			g.busy[w.Branch] = true // still checked out as far as git knows
+		}
+		g.items = append(g.items, it)
+		return nil
+	}
+	g.busy[w.Branch] = true
+	snap, err := r.Snapshot(ctx, w.Path)
+	if err != nil {
+		it.State, it.Detail, it.Err = GCUnknown, "cannot read its state", err
+		g.items = append(g.items, it)
+		return nil
+	}
+	it.State, it.Detail, err = r.judge(ctx, g.archives, g.target, g.tname, snap.Head, snap.Tree, snap.Dirty())
+	if err != nil {
+		return err
+	}
+	g.remove(&it, func() error {
+		if err := r.removeWorktree(ctx, g.h, w.Path); err != nil {
+			return err
+		}
+		if w.Branch != "" {
+			return r.deleteBranch(ctx, g.h, w.Branch)
+		}
+		return nil
+	})
+	g.items = append(g.items, it)
+	return nil
+}
+
+// branches judges the branches under the prefix that are not busy and no
+// agent owns, and deletes those whose deletion loses nothing.
+func (g *gcRun) branches(ctx context.Context) error {
+	r := g.r
+	out, err := r.query(ctx, r.CommonDir, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/")
+	if err != nil {
+		return err
+	}
+	for _, l := range lines(out) {
+		tip, ref, _ := strings.Cut(l, " ")
+		b := strings.TrimPrefix(ref, "refs/heads/")
+		if !g.ours(b) || g.busy[b] || g.opt.Owned(b, "") {
+			continue
+		}
+		it := GCItem{Kind: GCBranch, Branch: b}
+		if it.State, it.Detail, err = r.judge(ctx, g.archives, g.target, g.tname, tip, "", false); err != nil {
+			return err
+		}
+		g.remove(&it, func() error { return r.deleteBranch(ctx, g.h, b) })
+		g.items = append(g.items, it)
+	}
+	return nil
+}
+
+// directories judges the directories under the root that git does not know
+// as worktrees and no agent owns, and removes those whose files are kept
+// elsewhere.
+func (g *gcRun) directories(ctx context.Context) error {
+	ents, err := os.ReadDir(g.root)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("cannot list the worktree root %s: %w", g.root, err)
+	}
+	for _, e := range ents {
+		p := filepath.Join(g.root, e.Name())
+		if !e.IsDir() || g.known[p] || g.opt.Owned("", p) {
+			continue
+		}
+		it, ok := g.r.judgeDir(ctx, p, g.targetTree, g.tname, g.archives)
+		if !ok {
+			continue
+		}
+		g.remove(&it, func() error { return os.RemoveAll(p) })
+		g.items = append(g.items, it)
+	}
+	return nil
 }
 
 // judge classifies a tip (and, when dirty, the working-state tree).

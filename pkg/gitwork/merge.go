@@ -108,51 +108,79 @@ func (r *Repo) Merge(ctx context.Context, branch string, opt MergeOptions) (Merg
 	}
 	defer h.unlock()
 
-	tc, err := r.Inspect(ctx, target)
+	tc, err := r.mergeTarget(ctx, target)
 	if err != nil {
 		return MergeResult{}, err
-	}
-	if tc.Branch == "" {
-		return MergeResult{}, fmt.Errorf("cannot merge into %s: its HEAD is detached; check out the branch to merge into first", tc.Dir)
-	}
-	if tc.Head == "" {
-		return MergeResult{}, fmt.Errorf("cannot merge into %s: branch %s has no commit yet", tc.Dir, tc.Branch)
 	}
 	res := MergeResult{Target: tc.Dir, Branch: tc.Branch, Previous: tc.Head}
 	tip, err := r.Resolve(ctx, tc.Dir, branch)
 	if err != nil {
 		return res, err
 	}
+	tree, upToDate, err := r.mergedTree(ctx, tc, branch, tip)
+	if err != nil || upToDate {
+		res.UpToDate = upToDate
+		return res, err
+	}
+	res.Commit, err = r.commitMerge(ctx, tc, strategy, branch, tip, tree, opt.Message)
+	return res, err
+}
+
+// mergeTarget inspects the checkout a merge goes into, which must be on a
+// branch with a commit.
+func (r *Repo) mergeTarget(ctx context.Context, dir string) (Checkout, error) {
+	tc, err := r.Inspect(ctx, dir)
+	if err != nil {
+		return tc, err
+	}
+	if tc.Branch == "" {
+		return tc, fmt.Errorf("cannot merge into %s: its HEAD is detached; check out the branch to merge into first", tc.Dir)
+	}
+	if tc.Head == "" {
+		return tc, fmt.Errorf("cannot merge into %s: branch %s has no commit yet", tc.Dir, tc.Branch)
+	}
+	return tc, nil
+}
+
+// mergedTree returns the tree of tip merged into the target checkout tc,
+// or upToDate when the target already has all of it. It refuses a dirty
+// target, a merge that conflicts (*ConflictError) and one that would
+// overwrite untracked files.
+func (r *Repo) mergedTree(ctx context.Context, tc Checkout, branch, tip string) (tree string, upToDate bool, err error) {
 	untracked, err := r.requireClean(ctx, tc.Dir)
 	if err != nil {
-		return res, err
+		return "", false, err
 	}
-
 	tree, conflicts, err := r.mergeTree(ctx, tc.Dir, tc.Head, tip)
 	if err != nil {
-		return res, err
+		return "", false, err
 	}
 	if len(conflicts) > 0 {
-		return res, &ConflictError{Branch: branch, Target: tc.Branch, Files: conflicts}
+		return "", false, &ConflictError{Branch: branch, Target: tc.Branch, Files: conflicts}
 	}
 	headTree, err := r.query(ctx, tc.Dir, "rev-parse", tc.Head+"^{tree}")
 	if err != nil {
-		return res, err
+		return "", false, err
 	}
 	if tree == trim(headTree) {
-		res.UpToDate = true
-		return res, nil
+		return tree, true, nil
 	}
 	if len(untracked) > 0 {
 		if err := r.checkOverwrite(ctx, tc.Dir, tc.Head, tree, untracked); err != nil {
-			return res, err
+			return "", false, err
 		}
 	}
+	return tree, false, nil
+}
 
-	msg := opt.Message
+// commitMerge commits tree on the target's branch with msg ("" for the
+// default message) and moves the target to it by a fast-forward; it
+// returns the commit.
+func (r *Repo) commitMerge(ctx context.Context, tc Checkout, strategy Strategy, branch, tip, tree, msg string) (string, error) {
 	if strings.TrimSpace(msg) == "" {
+		var err error
 		if msg, err = r.defaultMessage(ctx, tc.Dir, strategy, branch, tc.Head, tip, tc.Branch); err != nil {
-			return res, err
+			return "", err
 		}
 	}
 	args := []string{"commit-tree", tree, "-p", tc.Head}
@@ -161,19 +189,18 @@ func (r *Repo) Merge(ctx context.Context, branch string, opt MergeOptions) (Merg
 	}
 	env, err := r.identityEnv(ctx, tc.Dir)
 	if err != nil {
-		return res, err
+		return "", err
 	}
 	out, err := r.run(ctx, gitCmd{dir: tc.Dir, env: env, stdin: strings.NewReader(msg), args: append(args, "-F", "-")})
 	if err != nil {
-		return res, err
+		return "", err
 	}
 	commit := trim(out.out)
 	if _, err := r.run(ctx, gitCmd{dir: tc.Dir, env: []string{"GIT_REFLOG_ACTION=ce " + string(strategy) + " " + branch},
 		args: []string{"merge", "--quiet", "--ff-only", commit}}); err != nil {
-		return res, fmt.Errorf("the merge commit %s was made but %s could not be moved to it (the checkout is unchanged): %w", commit, tc.Branch, err)
+		return "", fmt.Errorf("the merge commit %s was made but %s could not be moved to it (the checkout is unchanged): %w", commit, tc.Branch, err)
 	}
-	res.Commit = commit
-	return res, nil
+	return commit, nil
 }
 
 // requireClean refuses a checkout with staged or unstaged changes and

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/platform"
 	"github.com/ce-platform/ce/pkg/streamjson"
@@ -134,26 +135,7 @@ func (e *Engine) Reconcile(ctx context.Context) (open bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	var fresh []outcome
-	present := map[string]bool{}
-	for _, it := range items {
-		if it.Source != Source {
-			continue
-		}
-		present[it.ID] = true
-		if !it.Final() {
-			open = true
-			continue
-		}
-		if slices.Contains(st.Accounted, it.ID) {
-			continue
-		}
-		o := outcome{item: it}
-		if it.State == queue.Failed {
-			o.auth, o.text = e.authFailed(it)
-		}
-		fresh = append(fresh, o)
-	}
+	fresh, present, open := e.actions(items, st.Accounted)
 	stale := slices.ContainsFunc(st.Accounted, func(id string) bool { return !present[id] })
 	if len(fresh) == 0 && !stale {
 		return open, nil
@@ -164,36 +146,12 @@ func (e *Engine) Reconcile(ctx context.Context) (open bool, err error) {
 	_, err = e.update(ctx, nil, func(s *State) error {
 		s.Accounted = slices.DeleteFunc(s.Accounted, func(id string) bool { return !present[id] })
 		for _, o := range fresh {
-			it := o.item
-			if slices.Contains(s.Accounted, it.ID) {
+			if slices.Contains(s.Accounted, o.item.ID) {
 				continue
 			}
-			s.Accounted = append(s.Accounted, it.ID)
-			switch {
-			case it.State == queue.Done:
-				s.Failures, s.BackoffUntil = 0, time.Time{}
-			case o.auth:
-				if !s.AuthPaused {
-					s.AuthPaused, s.AuthReason, s.AuthSince = true, o.text, now
-					events = append(events, func() {
-						e.emit(eventlog.HeartbeatPaused, hb.Session, it.ID, map[string]any{"auth": true, "reason": o.text})
-					})
-				}
-			case it.State == queue.Failed:
-				s.Failures++
-				if hb.BreakerFailures > 0 && s.Failures >= hb.BreakerFailures {
-					shift := min(s.Failures-hb.BreakerFailures, 16)
-					wait := min(time.Duration(hb.BreakerBackoff)<<shift, MaxBackoff)
-					from := it.Finished
-					if from.IsZero() || from.After(now) {
-						from = now
-					}
-					s.BackoffUntil = from.Add(wait)
-					f, until := s.Failures, s.BackoffUntil
-					events = append(events, func() {
-						e.emit(eventlog.HeartbeatBreaker, hb.Session, it.ID, map[string]any{"failures": f, "until": until.UTC(), "error": it.Error})
-					})
-				}
+			s.Accounted = append(s.Accounted, o.item.ID)
+			if ev := e.account(s, o, hb, now); ev != nil {
+				events = append(events, ev)
 			}
 		}
 		return nil
@@ -208,6 +166,69 @@ func (e *Engine) Reconcile(ctx context.Context) (open bool, err error) {
 		ev()
 	}
 	return open, nil
+}
+
+// actions sorts out the heartbeat's actions among items: the outcomes of
+// the finished ones not in accounted yet, the ids of all, and whether any
+// is still open.
+func (e *Engine) actions(items []queue.Item, accounted []string) (fresh []outcome, present map[string]bool, open bool) {
+	present = map[string]bool{}
+	for _, it := range items {
+		if it.Source != Source {
+			continue
+		}
+		present[it.ID] = true
+		if !it.Final() {
+			open = true
+			continue
+		}
+		if slices.Contains(accounted, it.ID) {
+			continue
+		}
+		o := outcome{item: it}
+		if it.State == queue.Failed {
+			o.auth, o.text = e.authFailed(it)
+		}
+		fresh = append(fresh, o)
+	}
+	return fresh, present, open
+}
+
+// account applies one action's outcome to s: a done action closes the
+// circuit breaker, a failed one counts towards opening it, an auth error
+// pauses the heartbeat. It returns the event to emit once s is stored, or
+// nil.
+func (e *Engine) account(s *State, o outcome, hb config.Heartbeat, now time.Time) func() {
+	it := o.item
+	switch {
+	case it.State == queue.Done:
+		s.Failures, s.BackoffUntil = 0, time.Time{}
+	case o.auth:
+		if s.AuthPaused {
+			return nil
+		}
+		s.AuthPaused, s.AuthReason, s.AuthSince = true, o.text, now
+		return func() {
+			e.emit(eventlog.HeartbeatPaused, hb.Session, it.ID, map[string]any{"auth": true, "reason": o.text})
+		}
+	case it.State == queue.Failed:
+		s.Failures++
+		if hb.BreakerFailures <= 0 || s.Failures < hb.BreakerFailures {
+			return nil
+		}
+		shift := min(s.Failures-hb.BreakerFailures, 16)
+		wait := min(time.Duration(hb.BreakerBackoff)<<shift, MaxBackoff)
+		from := it.Finished
+		if from.IsZero() || from.After(now) {
+			from = now
+		}
+		s.BackoffUntil = from.Add(wait)
+		f, until := s.Failures, s.BackoffUntil
+		return func() {
+			e.emit(eventlog.HeartbeatBreaker, hb.Session, it.ID, map[string]any{"failures": f, "until": until.UTC(), "error": it.Error})
+		}
+	}
+	return nil
 }
 
 // markBeat records an action's end on the beat that queued it.

@@ -90,108 +90,147 @@ const ToolPrefix = "mcp__"
 // Build returns the MCP servers, allowed tools and prompt for a run of
 // the session.
 func Build(in Input) (Output, error) {
-	var out Output
 	if in.Config == nil {
-		return out, errors.New("mcpconfig: no configuration")
+		return Output{}, errors.New("mcpconfig: no configuration")
 	}
-	file := File{MCPServers: map[string]Server{}}
-	var prompts []string
+	b := &builder{in: in, servers: map[string]Server{}}
 	for _, name := range in.Config.Enabled {
 		e, ok := ext.Lookup(name)
 		if !ok {
-			// A third-party extension: ce-ext-NAME on PATH.
-			m, err := extmanifest.Load(context.Background(), name)
-			if err != nil {
-				if errors.Is(err, extmanifest.ErrNotFound) {
-					out.Skipped = append(out.Skipped, fmt.Sprintf("unknown extension %q in enabled (built in: %s; or install %s%s on PATH)", name, strings.Join(ext.Names(), ", "), extmanifest.Prefix, name))
-				} else {
-					out.Skipped = append(out.Skipped, fmt.Sprintf("extension %q: %v", name, err))
-				}
-				continue
-			}
-			if len(m.MCP) == 0 {
-				continue
-			}
-			server := ext.ServerPrefix + name
-			if !in.Template.AllowsServer(server) {
-				out.Skipped = append(out.Skipped, server+": "+notAllowed(in.Template))
-				continue
-			}
-			env := map[string]string{EnvSession: in.Session}
-			if in.State != nil {
-				env[EnvStateDir], env[EnvBridgeSocket] = in.State.Root, in.State.BridgeSocket()
-			}
-			file.MCPServers[server] = Server{Command: m.MCP[0], Args: append([]string{}, m.MCP[1:]...), Env: env, Timeout: m.TimeoutMS}
-			if p := strings.TrimSpace(m.Prompt); p != "" {
-				prompts = append(prompts, p)
-			}
+			b.external(name)
 			continue
 		}
-		if len(e.Tools) == 0 {
-			continue
-		}
-		server := e.Server()
-		if !in.Template.AllowsServer(server) {
-			out.Skipped = append(out.Skipped, server+": "+notAllowed(in.Template))
-			continue
-		}
-		if len(in.MCPCommand) == 0 || in.State == nil {
-			return Output{}, errors.New("mcpconfig: the ce-mcp command and the state directory are needed for ce's servers")
-		}
-		args := append(append([]string(nil), in.MCPCommand[1:]...), "serve")
-		if in.Config.MCP.Gateway {
-			args = append(args, "--gateway")
-		}
-		env := map[string]string{
-			EnvSession:      in.Session,
-			EnvStateDir:     in.State.Root,
-			EnvBridgeSocket: in.State.BridgeSocket(),
-		}
-		if in.ConfigPath != "" {
-			// claude's own environment has ce's variables cleaned out.
-			env[EnvConfig] = in.ConfigPath
-		}
-		file.MCPServers[server] = Server{
-			Command: in.MCPCommand[0],
-			Args:    append(args, e.Name),
-			Env:     env,
-			Timeout: e.Timeout.Milliseconds(),
-		}
-		p := strings.TrimSpace(e.Prompt)
-		if e.PromptFunc != nil {
-			extra := e.PromptFunc(context.Background(), ext.Env{State: in.State, Config: in.Config, Session: in.Session})
-			p = strings.TrimSpace(p + "\n\n" + strings.TrimSpace(extra))
-		}
-		if p != "" {
-			prompts = append(prompts, p)
+		if err := b.builtin(e); err != nil {
+			return Output{}, err
 		}
 	}
-	for _, name := range sortedKeys(in.Config.MCP.Servers) {
-		s := in.Config.MCP.Servers[name]
-		if _, clash := file.MCPServers[name]; clash {
-			out.Skipped = append(out.Skipped, name+": the name of one of ce's servers")
+	b.userServers()
+	return b.output()
+}
+
+// builder gathers what a run gets, extension by extension.
+type builder struct {
+	in      Input
+	servers map[string]Server
+	prompts []string
+	skipped []string
+}
+
+// allows reports whether the session's template allows server, noting
+// why it is left out when not.
+func (b *builder) allows(server string) bool {
+	if b.in.Template.AllowsServer(server) {
+		return true
+	}
+	b.skipped = append(b.skipped, server+": "+notAllowed(b.in.Template))
+	return false
+}
+
+// external adds a third-party extension, ce-ext-NAME on PATH, as its
+// manifest says; one that cannot be loaded is noted and left out.
+func (b *builder) external(name string) {
+	in := b.in
+	m, err := extmanifest.Load(context.Background(), name)
+	if err != nil {
+		if errors.Is(err, extmanifest.ErrNotFound) {
+			b.skipped = append(b.skipped, fmt.Sprintf("unknown extension %q in enabled (built in: %s; or install %s%s on PATH)", name, strings.Join(ext.Names(), ", "), extmanifest.Prefix, name))
+		} else {
+			b.skipped = append(b.skipped, fmt.Sprintf("extension %q: %v", name, err))
+		}
+		return
+	}
+	if len(m.MCP) == 0 {
+		return
+	}
+	server := ext.ServerPrefix + name
+	if !b.allows(server) {
+		return
+	}
+	env := map[string]string{EnvSession: in.Session}
+	if in.State != nil {
+		env[EnvStateDir], env[EnvBridgeSocket] = in.State.Root, in.State.BridgeSocket()
+	}
+	b.servers[server] = Server{Command: m.MCP[0], Args: append([]string{}, m.MCP[1:]...), Env: env, Timeout: m.TimeoutMS}
+	if p := strings.TrimSpace(m.Prompt); p != "" {
+		b.prompts = append(b.prompts, p)
+	}
+}
+
+// builtin adds a built-in extension with tools as a `ce-mcp serve <ext>`
+// server, with its prompt.
+func (b *builder) builtin(e *ext.Extension) error {
+	in := b.in
+	if len(e.Tools) == 0 {
+		return nil
+	}
+	server := e.Server()
+	if !b.allows(server) {
+		return nil
+	}
+	if len(in.MCPCommand) == 0 || in.State == nil {
+		return errors.New("mcpconfig: the ce-mcp command and the state directory are needed for ce's servers")
+	}
+	args := append(append([]string(nil), in.MCPCommand[1:]...), "serve")
+	if in.Config.MCP.Gateway {
+		args = append(args, "--gateway")
+	}
+	env := map[string]string{
+		EnvSession:      in.Session,
+		EnvStateDir:     in.State.Root,
+		EnvBridgeSocket: in.State.BridgeSocket(),
+	}
+	if in.ConfigPath != "" {
+		// claude's own environment has ce's variables cleaned out.
+		env[EnvConfig] = in.ConfigPath
+	}
+	b.servers[server] = Server{
+		Command: in.MCPCommand[0],
+		Args:    append(args, e.Name),
+		Env:     env,
+		Timeout: e.Timeout.Milliseconds(),
+	}
+	p := strings.TrimSpace(e.Prompt)
+	if e.PromptFunc != nil {
+		extra := e.PromptFunc(context.Background(), ext.Env{State: in.State, Config: in.Config, Session: in.Session})
+		p = strings.TrimSpace(p + "\n\n" + strings.TrimSpace(extra))
+	}
+	if p != "" {
+		b.prompts = append(b.prompts, p)
+	}
+	return nil
+}
+
+// userServers adds the user's own servers from config, unless one takes
+// the name of one of ce's.
+func (b *builder) userServers() {
+	for _, name := range sortedKeys(b.in.Config.MCP.Servers) {
+		s := b.in.Config.MCP.Servers[name]
+		if _, clash := b.servers[name]; clash {
+			b.skipped = append(b.skipped, name+": the name of one of ce's servers")
 			continue
 		}
-		if !in.Template.AllowsServer(name) {
-			out.Skipped = append(out.Skipped, name+": "+notAllowed(in.Template))
+		if !b.allows(name) {
 			continue
 		}
 		entry := Server{Command: s.Command, Args: append([]string{}, s.Args...), Timeout: time.Duration(s.Timeout).Milliseconds()}
 		if len(s.Env) > 0 {
 			entry.Env = s.Env
 		}
-		file.MCPServers[name] = entry
+		b.servers[name] = entry
 	}
-	b, err := json.MarshalIndent(file, "", "  ")
+}
+
+// output writes the --mcp-config file and the rest of the run's Output.
+func (b *builder) output() (Output, error) {
+	j, err := json.MarshalIndent(File{MCPServers: b.servers}, "", "  ")
 	if err != nil {
 		return Output{}, fmt.Errorf("mcpconfig: %w", err)
 	}
-	out.JSON = append(b, '\n')
-	out.Servers = sortedKeys(file.MCPServers)
+	out := Output{JSON: append(j, '\n'), Servers: sortedKeys(b.servers), Skipped: b.skipped}
 	for _, s := range out.Servers {
 		out.AllowedTools = append(out.AllowedTools, ToolPrefix+s)
 	}
-	out.SystemPrompt = strings.Join(prompts, "\n\n")
+	out.SystemPrompt = strings.Join(b.prompts, "\n\n")
 	return out, nil
 }
 

@@ -438,64 +438,122 @@ func (s *Store) scan(ctx context.Context, r *SyncReport, rebuild bool) error {
 			return err
 		}
 	}
+	racy, same, err := lastScan(ctx, tx, files, rebuild)
+	if err != nil {
+		return err
+	}
+	var have map[string]indexed
+	var todo []fileInfo
+	if same {
+		have, todo, err = modifiedSince(ctx, tx, files, racy)
+	} else {
+		have, todo, err = changedFiles(ctx, tx, files, racy)
+	}
+	if err != nil {
+		return err
+	}
+	ix := newIndexer(tx)
+	defer ix.close()
+	if err := s.indexFiles(ctx, tx, ix, todo, have, r); err != nil {
+		return err
+	}
+	if !same {
+		if err := dropMissing(ix, files, have, r); err != nil {
+			return err
+		}
+	}
+	if err := s.recordScan(ctx, tx, start, files, dirs, r); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.built = true
+	s.mu.Unlock()
+	if rebuild || r.Changed() || s.opts.Digest != "" && !exists(s.opts.Digest) {
+		s.writeDigest(ctx, db)
+	}
+	return nil
+}
+
+// lastScan returns the time from which a file may have changed unseen by
+// the last scan (a timestamp tick before it), and whether files are the
+// same names, times and sizes as that scan found. After a rebuild there
+// was no last scan.
+func lastScan(ctx context.Context, tx *sql.Tx, files []fileInfo, rebuild bool) (racy int64, same bool, err error) {
 	var prevScan int64
-	same := false
 	if !rebuild {
 		meta, err := readMeta(ctx, tx)
 		if err != nil {
-			return err
+			return 0, false, err
 		}
 		prevScan, _ = strconv.ParseInt(meta["scanned"], 10, 64)
 		same = meta["fingerprint"] == strconv.FormatUint(fingerprint(files), 10)
 	}
-	racy := prevScan - int64(racyWindow)
+	return prevScan - int64(racyWindow), same, nil
+}
+
+// modifiedSince picks, among files that are the same as indexed, those
+// that may have changed within a timestamp tick of the last scan (modified
+// after racy), and returns them with what the index holds of them.
+func modifiedSince(ctx context.Context, tx *sql.Tx, files []fileInfo, racy int64) (map[string]indexed, []fileInfo, error) {
 	have := map[string]indexed{}
 	var todo []fileInfo
-	if same {
-		// The same files as indexed: check only those that may have
-		// changed within a timestamp tick of the last scan.
-		for _, f := range files {
-			if f.mtime <= racy {
-				continue
-			}
-			var x indexed
-			err := tx.QueryRowContext(ctx, `SELECT rowid, mtime, size, hash FROM notes WHERE id = ?`, f.id).Scan(&x.rowid, &x.mtime, &x.size, &x.hash)
-			if err == nil {
-				have[f.id] = x
-			} else if !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
+	for _, f := range files {
+		if f.mtime <= racy {
+			continue
+		}
+		var x indexed
+		err := tx.QueryRowContext(ctx, `SELECT rowid, mtime, size, hash FROM notes WHERE id = ?`, f.id).Scan(&x.rowid, &x.mtime, &x.size, &x.hash)
+		if err == nil {
+			have[f.id] = x
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, err
+		}
+		todo = append(todo, f)
+	}
+	return have, todo, nil
+}
+
+// changedFiles returns every note the index holds, and the files that are
+// new, differ in time or size from their note, or were indexed within a
+// timestamp tick of the last scan (after racy).
+func changedFiles(ctx context.Context, tx *sql.Tx, files []fileInfo, racy int64) (map[string]indexed, []fileInfo, error) {
+	have := map[string]indexed{}
+	rows, err := tx.QueryContext(ctx, `SELECT rowid, id, mtime, size, hash FROM notes`)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var id string
+		var x indexed
+		if err := rows.Scan(&x.rowid, &id, &x.mtime, &x.size, &x.hash); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		have[id] = x
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	var todo []fileInfo
+	for _, f := range files {
+		x, ok := have[f.id]
+		if !ok || x.mtime != f.mtime || x.size != f.size || x.mtime > racy {
 			todo = append(todo, f)
 		}
-	} else {
-		rows, err := tx.QueryContext(ctx, `SELECT rowid, id, mtime, size, hash FROM notes`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id string
-			var x indexed
-			if err := rows.Scan(&x.rowid, &id, &x.mtime, &x.size, &x.hash); err != nil {
-				rows.Close()
-				return err
-			}
-			have[id] = x
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, f := range files {
-			x, ok := have[f.id]
-			if !ok || x.mtime != f.mtime || x.size != f.size || x.mtime > racy {
-				todo = append(todo, f)
-			}
-		}
 	}
+	return have, todo, nil
+}
+
+// indexFiles reads todo and indexes each file whose content differs from
+// what have says the index holds, counting what changed in r; a file with
+// the same content only gets its new time and size.
+func (s *Store) indexFiles(ctx context.Context, tx *sql.Tx, ix *indexer, todo []fileInfo, have map[string]indexed, r *SyncReport) error {
 	// Read the files several at a time; index them in order.
 	read := readAll(s.opts.Notes, todo)
-	ix := newIndexer(tx)
-	defer ix.close()
 	for i, f := range todo {
 		got := read[i]
 		if got.err != nil {
@@ -531,20 +589,30 @@ func (s *Store) scan(ctx context.Context, r *SyncReport, rebuild bool) error {
 			r.Problems = append(r.Problems, n)
 		}
 	}
-	if !same {
-		present := make(map[string]bool, len(files))
-		for _, f := range files {
-			present[f.id] = true
-		}
-		for id, x := range have {
-			if !present[id] {
-				if err := ix.drop(x.rowid); err != nil {
-					return err
-				}
-				r.Removed++
+	return nil
+}
+
+// dropMissing removes from the index the notes of have that are not among
+// files, counting them in r.
+func dropMissing(ix *indexer, files []fileInfo, have map[string]indexed, r *SyncReport) error {
+	present := make(map[string]bool, len(files))
+	for _, f := range files {
+		present[f.id] = true
+	}
+	for id, x := range have {
+		if !present[id] {
+			if err := ix.drop(x.rowid); err != nil {
+				return err
 			}
+			r.Removed++
 		}
 	}
+	return nil
+}
+
+// recordScan stores what the next sync compares with, the directories'
+// times and the files' fingerprint, and counts the notes into r.
+func (s *Store) recordScan(ctx context.Context, tx *sql.Tx, start time.Time, files []fileInfo, dirs map[string]int64, r *SyncReport) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM dirs`); err != nil {
 		return err
 	}
@@ -562,19 +630,7 @@ func (s *Store) scan(ctx context.Context, r *SyncReport, rebuild bool) error {
 	if err := writeMeta(ctx, tx, meta); err != nil {
 		return err
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM notes`).Scan(&r.Notes); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.built = true
-	s.mu.Unlock()
-	if rebuild || r.Changed() || s.opts.Digest != "" && !exists(s.opts.Digest) {
-		s.writeDigest(ctx, db)
-	}
-	return nil
+	return tx.QueryRowContext(ctx, `SELECT count(*) FROM notes`).Scan(&r.Notes)
 }
 
 func readMeta(ctx context.Context, tx *sql.Tx) (map[string]string, error) {

@@ -67,44 +67,24 @@ Answer it by calling the session_reply tool (server ce_sessions) with ask_id %[1
 		req.ID, req.Session, strings.TrimSpace(req.Question), req.Expires.UTC().Format("2006-01-02 15:04:05 UTC"), req.Timeout())
 }
 
+// sessionAsk puts a question into another session's queue and waits for
+// its reply, for the timeout at most.
 func sessionAsk(ctx context.Context, c ext.Call) ext.Result {
 	me, res, ok := c.Caller("session_ask")
 	if !ok {
 		return res
 	}
-	target, err := c.RequireString("target")
+	a, err := parseAsk(ctx, c, me)
 	if err != nil {
 		return ext.Errorf("%v", err)
 	}
-	question, err := c.RequireString("question")
-	if err != nil {
-		return ext.Errorf("%v", err)
-	}
-	if target == me {
-		return ext.Errorf("you cannot ask yourself: you are session %s. session_ask puts a question into another session's queue; answer it yourself, or ask the user with ask_user", me)
-	}
-	if err := session.ValidName(target); err != nil {
-		return ext.Errorf("%v", err)
-	}
-	st := c.Env.State
-	sessions := session.Open(st)
-	if _, err := sessions.Get(ctx, target); errors.Is(err, session.ErrNotFound) {
-		return ext.Errorf("no session %q; %s", target, others(ctx, sessions, me))
-	} else if err != nil {
-		return ext.Errorf("cannot read the sessions: %v", err)
-	}
-	timeout, err := ask.Timeout(c, extsessions.DefaultTimeout, extsessions.MaxTimeout)
-	if err != nil {
-		return ext.Errorf("%v", err)
-	}
-
-	ps := pending.Open(st)
-	req, err := ps.Create(ctx, pending.Request{
+	a.ps = pending.Open(c.Env.State)
+	a.req, err = a.ps.Create(ctx, pending.Request{
 		Kind:     pending.KindSessionAsk,
 		Session:  me,
-		Target:   target,
-		Question: strings.TrimSpace(question),
-		Expires:  time.Now().Add(timeout),
+		Target:   a.target,
+		Question: a.question,
+		Expires:  time.Now().Add(a.timeout),
 	})
 	var cycle *pending.CycleError
 	if errors.As(err, &cycle) {
@@ -114,48 +94,105 @@ func sessionAsk(ctx context.Context, c ext.Call) ext.Result {
 		return ext.Errorf("the question was not asked: %v", err)
 	}
 	p := platformOf(c.Env)
-	q := p.Queue
-	it, err := p.Enqueue(ctx, platform.Prompt{Session: target, Text: QuestionPrompt(req), Source: "session:" + me, Data: map[string]any{"ask": req.ID}})
+	a.q = p.Queue
+	it, err := p.Enqueue(ctx, platform.Prompt{Session: a.target, Text: QuestionPrompt(a.req), Source: "session:" + me, Data: map[string]any{"ask": a.req.ID}})
 	if err != nil {
-		asknotify.Withdraw(c.Env, ps, req.ID, "the question could not be queued")
-		return ext.Errorf("the question could not be queued for session %s: %v", target, err)
+		asknotify.Withdraw(c.Env, a.ps, a.req.ID, "the question could not be queued")
+		return ext.Errorf("the question could not be queued for session %s: %v", a.target, err)
 	}
-	if r, err := ps.SetItem(ctx, req.ID, it.ID); err == nil {
-		req = r
+	a.item = it.ID
+	if r, err := a.ps.SetItem(ctx, a.req.ID, it.ID); err == nil {
+		a.req = r
 	}
-	asknotify.Announce(ctx, c.Env, req)
+	asknotify.Announce(ctx, c.Env, a.req)
+	return a.wait(ctx)
+}
 
+// asking is one session_ask call: its question and, once asked, where the
+// question is.
+type asking struct {
+	env      ext.Env
+	target   string
+	question string
+	timeout  time.Duration
+
+	ps   *pending.Store
+	req  pending.Request
+	q    *queue.Queue
+	item string // the question's queue item
+}
+
+// parseAsk checks the arguments of session me's session_ask call; the
+// error is the call's answer.
+func parseAsk(ctx context.Context, c ext.Call, me string) (*asking, error) {
+	target, err := c.RequireString("target")
+	if err != nil {
+		return nil, err
+	}
+	question, err := c.RequireString("question")
+	if err != nil {
+		return nil, err
+	}
+	if target == me {
+		return nil, fmt.Errorf("you cannot ask yourself: you are session %s. session_ask puts a question into another session's queue; answer it yourself, or ask the user with ask_user", me)
+	}
+	if err := session.ValidName(target); err != nil {
+		return nil, err
+	}
+	sessions := session.Open(c.Env.State)
+	if _, err := sessions.Get(ctx, target); errors.Is(err, session.ErrNotFound) {
+		return nil, fmt.Errorf("no session %q; %s", target, others(ctx, sessions, me))
+	} else if err != nil {
+		return nil, fmt.Errorf("cannot read the sessions: %v", err)
+	}
+	timeout, err := ask.Timeout(c, extsessions.DefaultTimeout, extsessions.MaxTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return &asking{env: c.Env, target: target, question: strings.TrimSpace(question), timeout: timeout}, nil
+}
+
+// wait waits for the reply to the asked question and says what came of
+// it: the reply, or why there is none.
+func (a *asking) wait(ctx context.Context) ext.Result {
 	// The wait also ends when the question's queue item ends without a
 	// reply (the target finished its turn, failed, or the item was
 	// cancelled), rather than running into the timeout.
 	wctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	go watchItem(wctx, st, q, it.ID, stop)
-	got, err := asknotify.Wait(wctx, c.Env, ps, req.ID)
+	go watchItem(wctx, a.env.State, a.q, a.item, stop)
+	got, err := asknotify.Wait(wctx, a.env, a.ps, a.req.ID)
 	var ended *itemEnded
 	switch {
 	case err == nil:
+		return a.settled(ctx, got)
 	case errors.As(context.Cause(wctx), &ended) && ctx.Err() == nil:
-		return endedWithoutReply(ctx, c.Env, ps, req, ended)
+		return endedWithoutReply(ctx, a.env, a.ps, a.req, ended)
 	case ctx.Err() != nil:
-		asknotify.Withdraw(c.Env, ps, req.ID, "the session_ask call ended before the reply came")
-		cancelItem(q, it.ID)
-		return ext.Errorf("stopped waiting for session %s's reply to %s: the call was cancelled", target, req.ID)
+		asknotify.Withdraw(a.env, a.ps, a.req.ID, "the session_ask call ended before the reply came")
+		cancelItem(a.q, a.item)
+		return ext.Errorf("stopped waiting for session %s's reply to %s: the call was cancelled", a.target, a.req.ID)
 	default:
-		return ext.Errorf("waiting for session %s's reply to %s failed: %v", target, req.ID, err)
+		return ext.Errorf("waiting for session %s's reply to %s failed: %v", a.target, a.req.ID, err)
 	}
+}
+
+// settled says what came of a question that got closed while the call
+// waited: answered, expired (its item is taken out of the queue if not
+// yet run) or withdrawn.
+func (a *asking) settled(ctx context.Context, got pending.Request) ext.Result {
 	switch got.State {
 	case pending.StateAnswered:
-		return ext.Result{Text: fmt.Sprintf("Session %s replied (%s):\n%s", replier(got, target), req.ID, got.Answer)}
+		return ext.Result{Text: fmt.Sprintf("Session %s replied (%s):\n%s", replier(got, a.target), a.req.ID, got.Answer)}
 	case pending.StateExpired:
-		asknotify.Closed(ctx, c.Env, got)
-		where := "it was still in " + target + "'s queue and has been removed"
-		if !cancelItem(q, it.ID) {
-			where = "session " + target + " may still be working on it, but a late reply is refused"
+		asknotify.Closed(ctx, a.env, got)
+		where := "it was still in " + a.target + "'s queue and has been removed"
+		if !cancelItem(a.q, a.item) {
+			where = "session " + a.target + " may still be working on it, but a late reply is refused"
 		}
-		return ext.Result{Text: fmt.Sprintf("no reply within %s from session %s (question %s expired; %s). Go on without it, or ask again with a longer timeout.", timeout, target, req.ID, where)}
+		return ext.Result{Text: fmt.Sprintf("no reply within %s from session %s (question %s expired; %s). Go on without it, or ask again with a longer timeout.", a.timeout, a.target, a.req.ID, where)}
 	default:
-		return ext.Result{Text: fmt.Sprintf("question %s was withdrawn before session %s replied (%s)", req.ID, target, got.AnsweredBy)}
+		return ext.Result{Text: fmt.Sprintf("question %s was withdrawn before session %s replied (%s)", a.req.ID, a.target, got.AnsweredBy)}
 	}
 }
 
