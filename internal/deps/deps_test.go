@@ -15,13 +15,13 @@ const mod = "github.com/ce-platform/ce/"
 // command pulling the platform in), or the table gains the package, in the
 // same change, on purpose.
 var links = map[string][]string{
-	"ce":           {"binpath", "bridge", "cli/cecmd", "cli/clikit", "clidoc", "config", "daemon", "extmanifest", "lockfile", "statedir", "supervisor", "tmux"},
+	"ce":           {"binpath", "bridge", "cli/cecmd", "cli/clikit", "clidoc", "config", "daemon", "extmanifest", "lockfile", "statedir", "supervisor", "text", "tmux"},
 	"ce-session":   {"binpath", "bridge", "cli/clikit", "cli/sessioncmd", "clidoc", "config", "dispatch", "eventlog", "ext", "ext/ask", "ext/ask/asknotify", "ext/builtin", "ext/cron", "ext/echo", "ext/heartbeat", "ext/memory", "ext/sessions", "ext/vault", "extmanifest", "lockfile", "mcpconfig", "memory/memdir", "pending", "platform", "queue", "render", "rundir", "runner", "runner/identity", "session", "statedir", "store", "streamjson", "template", "text", "tmux"},
 	"ce-queue":     {"agentenv", "binpath", "bridge", "cli/clikit", "cli/queuecmd", "clidoc", "config", "daemon", "dispatch", "eventlog", "ext", "ext/ask", "ext/builtin", "ext/cron", "ext/echo", "ext/heartbeat", "ext/memory", "ext/sessions", "ext/vault", "extmanifest", "lockfile", "mcpconfig", "memory/memdir", "platform", "queue", "render", "rundir", "runner", "runner/identity", "session", "statedir", "store", "streamjson", "template", "text", "tmux"},
 	"ce-mcp":       {"binpath", "bridge", "cli/clikit", "cli/mcpcmd", "clidoc", "config", "cronjob", "daemon", "eventlog", "ext", "ext/ask", "ext/ask/asknotify", "ext/ask/tools", "ext/builtin", "ext/builtin/handlers", "ext/cron", "ext/cron/tools", "ext/echo", "ext/heartbeat", "ext/heartbeat/tools", "ext/memory", "ext/memory/tools", "ext/sessions", "ext/sessions/tools", "ext/vault", "ext/vault/tools", "extmanifest", "heartbeat", "lockfile", "mcpconfig", "mcpserver", "memory", "memory/memdir", "pending", "platform", "queue", "render", "rundir", "runner", "runner/identity", "session", "statedir", "store", "streamjson", "template", "text", "tmux", "vault"},
-	"ce-bridge":    {"bridge", "cli/bridgecmd", "cli/clikit", "clidoc", "config", "daemon", "lockfile", "statedir"},
-	"ce-vault":     {"bridge", "cli/clikit", "cli/vaultcmd", "clidoc", "config", "daemon", "lockfile", "runner/identity", "statedir", "store", "vault"},
-	"ce-memory":    {"cli/clikit", "cli/memorycmd", "clidoc", "config", "lockfile", "memory", "memory/memdir", "statedir"},
+	"ce-bridge":    {"bridge", "cli/bridgecmd", "cli/clikit", "clidoc", "config", "daemon", "lockfile", "statedir", "text"},
+	"ce-vault":     {"bridge", "cli/clikit", "cli/vaultcmd", "clidoc", "config", "daemon", "lockfile", "runner/identity", "statedir", "store", "text", "vault"},
+	"ce-memory":    {"cli/clikit", "cli/memorycmd", "clidoc", "config", "lockfile", "memory", "memory/memdir", "statedir", "text"},
 	"ce-cron":      {"binpath", "bridge", "cli/clikit", "cli/croncmd", "clidoc", "config", "cronjob", "daemon", "eventlog", "lockfile", "platform", "queue", "render", "rundir", "runner", "runner/identity", "session", "statedir", "store", "streamjson", "template", "text", "tmux"},
 	"ce-heartbeat": {"agentenv", "binpath", "bridge", "cli/clikit", "cli/heartbeatcmd", "clidoc", "config", "daemon", "eventlog", "heartbeat", "lockfile", "platform", "queue", "render", "rundir", "runner", "runner/identity", "session", "statedir", "store", "streamjson", "template", "text", "tmux"},
 }

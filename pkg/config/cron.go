@@ -1,11 +1,11 @@
 package config
 
 import (
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/adhocore/gronx"
+	"github.com/ce-platform/ce/pkg/text"
 )
 
 // Cron configures the scheduler (ce-cron) and its static jobs.
@@ -32,11 +32,9 @@ type CronJob struct {
 	Prompt   string `yaml:"prompt"`
 }
 
-// CronJobNameRE is what job names look like: a job's fresh sessions are
-// named cron-<job>-<n>, which must be a valid session name.
-var CronJobNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,48}$`)
-
-var sessionNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// ValidJobName reports whether name is a job name: 1 to 48 letters,
+// digits, '-' and '_' (a job's fresh sessions are named after it).
+func ValidJobName(name string) bool { return text.IsName(name, "_-", 1, 48) }
 
 // CronMissed lists the missed-run policies.
 var CronMissed = []string{"skip", "once", "all"}
@@ -70,7 +68,7 @@ func (c *Cron) validate(v *validator) {
 	for _, name := range sortedKeys(c.Jobs) {
 		j := c.Jobs[name]
 		key := "jobs." + name
-		if !CronJobNameRE.MatchString(name) {
+		if !ValidJobName(name) {
 			v.fail(key, "job names use letters, digits, '-' and '_', at most 48")
 			continue
 		}
@@ -98,7 +96,7 @@ func (c *Cron) validate(v *validator) {
 			v.fail(key, "set either session (reuse a session) or new: true (a fresh session per run), not both")
 		case j.Session == "" && !j.New:
 			v.fail(key, "set session (the session the prompt goes to) or new: true (a fresh session per run)")
-		case j.Session != "" && !sessionNameRE.MatchString(j.Session):
+		case j.Session != "" && !text.IsName(j.Session, "_-", 1, 64):
 			v.fail(key+".session", "session names use letters, digits, '-' and '_', at most 64, got %q", j.Session)
 		case j.Session != "" && (j.Template != "" || j.Keep):
 			v.fail(key, "template and keep apply to fresh sessions (new: true), not to session %q", j.Session)

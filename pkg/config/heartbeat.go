@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/text"
 )
 
 // Heartbeat configures ce-heartbeat: how often it wakes up, what it looks
@@ -77,10 +79,10 @@ func (h *Heartbeat) validate(v *validator) {
 	}
 	if h.Session == "" {
 		v.fail("session", "must not be empty")
-	} else if !templateNameRE.MatchString(h.Session) || len(h.Session) > 64 {
+	} else if !text.IsName(h.Session, "_-", 1, 64) {
 		v.fail("session", "session names use letters, digits, '-' and '_' (at most 64), got %q", h.Session)
 	}
-	if h.Template != "" && !templateNameRE.MatchString(h.Template) {
+	if h.Template != "" && !text.IsName(h.Template, "_-", 1, 0) {
 		v.fail("template", "template names use letters, digits, '-' and '_', got %q", h.Template)
 	}
 	if h.Instructions != "" && !filepath.IsAbs(h.Instructions) && !hasHomePrefix(h.Instructions) {

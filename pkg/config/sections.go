@@ -2,8 +2,9 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/ce-platform/ce/pkg/text"
 )
 
 // Enabled lists the extensions that are on: their MCP servers are given to
@@ -13,8 +14,6 @@ type Enabled []string
 // DefaultEnabled is the list used when the config says nothing.
 var DefaultEnabled = []string{"ask", "sessions", "memory", "vault", "cron"}
 
-var extNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-
 func (e *Enabled) setDefaults() { *e = append(Enabled(nil), DefaultEnabled...) }
 
 func (e *Enabled) validate(v *validator) {
@@ -22,7 +21,7 @@ func (e *Enabled) validate(v *validator) {
 	for i, n := range *e {
 		key := fmt.Sprintf("[%d]", i)
 		switch {
-		case !extNameRE.MatchString(n):
+		case !text.IsLowerName(n):
 			v.fail(key, "extension names are lower-case letters, digits, '-' and '_', got %q", n)
 		case seen[n]:
 			v.fail(key, "%q is listed twice", n)
@@ -58,8 +57,6 @@ type MCPServer struct {
 	Timeout Duration `yaml:"timeout"`
 }
 
-var serverNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 func (m *MCP) setDefaults() { m.Servers = map[string]MCPServer{} }
 
 func (m *MCP) validate(v *validator) {
@@ -67,7 +64,7 @@ func (m *MCP) validate(v *validator) {
 		s := m.Servers[name]
 		key := "servers." + name
 		switch {
-		case !serverNameRE.MatchString(name):
+		case !text.IsName(name, "_-", 1, 0):
 			v.fail(key, "server names use letters, digits, '-' and '_'")
 		case strings.HasPrefix(name, "ce_"):
 			v.fail(key, "names starting with ce_ are ce's own servers; pick another name")
@@ -95,14 +92,12 @@ type Template struct {
 // of the same name.
 type Templates map[string]Template
 
-var templateNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 func (t *Templates) setDefaults() { *t = Templates{} }
 
 func (t *Templates) validate(v *validator) {
 	for _, name := range sortedKeys(*t) {
 		tp := (*t)[name]
-		if !templateNameRE.MatchString(name) {
+		if !text.IsName(name, "_-", 1, 0) {
 			v.fail(name, "template names use letters, digits, '-' and '_'")
 		}
 		if tp.Dir != "" && !strings.HasPrefix(tp.Dir, "/") {

@@ -123,7 +123,7 @@ func Age(d time.Duration) string {
 // ValidName checks a job name: letters, digits, '-' and '_', at most 48
 // (its fresh sessions are named cron-<job>-<n>).
 func ValidName(name string) error {
-	if !config.CronJobNameRE.MatchString(name) {
+	if !config.ValidJobName(name) {
 		return fmt.Errorf("invalid job name %q: use letters, digits, '-' and '_', at most 48", name)
 	}
 	return nil

@@ -113,11 +113,9 @@ func (d *Driver) warm() bool {
 
 // execute starts a freshly claimed item and waits for it.
 func (d *Driver) execute(ctx context.Context, it queue.Item, lines LineFunc) (queue.Item, error) {
-	now := d.Now().UTC()
-	rec, err := d.Sessions.Update(ctx, it.Session, func(r *session.Record) error {
-		r.Status, r.LastRun, r.LastActive = session.Busy, it.Run, now
-		return nil
-	})
+	// The session's record is read, not written: that it is busy shows in
+	// the queue, and the record changes once, when the run ends.
+	rec, err := d.Sessions.Get(ctx, it.Session)
 	if errors.Is(err, session.ErrNotFound) {
 		return d.Queue.Finish(ctx, it.ID, func(i *queue.Item) {
 			i.State, i.Error = queue.Failed, "session "+it.Session+" no longer exists"

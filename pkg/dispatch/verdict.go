@@ -111,7 +111,7 @@ func (d *Driver) finishRun(ctx context.Context, it queue.Item, e rundir.Exit, pr
 		r.CostUSD += v.cost
 		r.DurationMS += v.durationMS
 		r.Tokens.Add(v.tokens)
-		r.LastActive, r.LastError, r.Status = now.UTC(), v.errText, session.Idle
+		r.LastActive, r.LastError, r.Status, r.LastRun = now.UTC(), v.errText, session.Idle, it.Run
 		if v.stopped {
 			r.Status = session.Stopped
 		}
@@ -142,7 +142,7 @@ func (d *Driver) park(ctx context.Context, it queue.Item, v verdict, s streamjso
 	}
 	d.Emit(eventlog.RunParked, it.Session, it.ID, map[string]any{"run": it.Run, "until": v.parkUntil.UTC()})
 	if _, err := d.Sessions.Update(ctx, it.Session, func(r *session.Record) error {
-		r.Status, r.LastError = session.Idle, v.reason
+		r.Status, r.LastError, r.LastRun = session.Idle, v.reason, it.Run
 		r.Started = r.Started || s.SessionID != ""
 		return nil
 	}); err != nil && !errors.Is(err, session.ErrNotFound) {
@@ -185,7 +185,7 @@ func (d *Driver) failRun(ctx context.Context, it queue.Item, reason string, retr
 		d.Emit(eventlog.RunFinished, it.Session, it.ID, map[string]any{"run": it.Run, "state": queue.Failed, "error": reason})
 	}
 	_, err = d.Sessions.Update(ctx, it.Session, func(r *session.Record) error {
-		r.Status, r.LastError, r.LastActive = session.Idle, reason, d.Now().UTC()
+		r.Status, r.LastError, r.LastActive, r.LastRun = session.Idle, reason, d.Now().UTC(), it.Run
 		return nil
 	})
 	if errors.Is(err, session.ErrNotFound) {

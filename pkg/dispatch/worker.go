@@ -59,7 +59,10 @@ func (d *Driver) Serve(ctx context.Context, bc *bridge.Client) error {
 				if _, err := d.DriveSession(ctx, s, DriveOptions{}); err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
 					d.Log.Error().Err(err).Str("session", s).Msg("driving the session failed")
 				}
-				finished <- s
+				select {
+				case finished <- s:
+				case <-ctx.Done(): // Serve no longer reads finished
+				}
 			}(s)
 		}
 		var timer <-chan time.Time

@@ -11,8 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"time"
+
+	"github.com/ce-platform/ce/pkg/text"
 )
 
 // Prefix starts the executable name of every extension.
@@ -45,14 +46,12 @@ type Tool struct {
 	InputSchema json.RawMessage `json:"input_schema,omitempty"`
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-
 // ErrNotFound means no ce-ext-NAME is on PATH.
 var ErrNotFound = errors.New("extension not found")
 
 // Load finds ce-ext-NAME on PATH and reads its manifest.
 func Load(ctx context.Context, name string) (*Manifest, error) {
-	if !nameRE.MatchString(name) {
+	if !text.IsLowerName(name) {
 		return nil, fmt.Errorf("%q is not an extension name", name)
 	}
 	path, err := exec.LookPath(Prefix + name)

@@ -18,10 +18,6 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// retryDelay is how often a waiting locker retries. flock has no blocking
-// lock with a deadline, so waiting is a short retry loop.
-const retryDelay = 500 * time.Microsecond
-
 // Lock is a held lock.
 type Lock struct {
 	fl *flock.Flock
@@ -30,19 +26,34 @@ type Lock struct {
 // ErrBusy is returned by TryLock when another process holds the lock.
 var ErrBusy = errors.New("lock is held by another process")
 
-// Acquire takes the exclusive lock at path, waiting until ctx is done.
+// Acquire takes the exclusive lock at path, waiting until ctx is done. A
+// waiter blocks in flock(2) rather than retrying, so that many waiters are
+// served by the kernel in turn instead of racing each other.
 func Acquire(ctx context.Context, path string) (*Lock, error) {
 	fl := flock.New(path, flock.SetPermissions(0o600))
 	ok, err := fl.TryLock()
 	if err == nil && !ok {
-		ok, err = fl.TryLockContext(ctx, retryDelay)
+		got := make(chan error, 1)
+		go func() { got <- fl.Lock() }()
+		select {
+		case err = <-got:
+			ok = err == nil
+		case <-ctx.Done():
+			// The blocked flock cannot be cancelled: release the lock
+			// as soon as it is granted.
+			go func() {
+				if <-got == nil {
+					fl.Unlock()
+				}
+			}()
+		}
 	}
 	if err != nil || !ok {
 		holder := Holder(path)
 		if holder == "" {
 			holder = "another process"
 		}
-		if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		if err == nil {
 			return nil, fmt.Errorf("timed out waiting for lock %s held by %s", filepath.Base(path), holder)
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)

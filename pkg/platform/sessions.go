@@ -212,47 +212,70 @@ func (p *Platform) RunnerAlive(ctx context.Context, name string) bool {
 	return true
 }
 
-// List returns the sessions of user (all when ""), each with its count of
-// waiting prompts and, when its runner does not answer, status dead.
+// List returns the sessions of user (all when ""), each as Get returns
+// it.
 func (p *Platform) List(ctx context.Context, user string) ([]session.Record, error) {
 	recs, err := p.Sessions.List(ctx, user)
 	if err != nil || len(recs) == 0 {
 		return recs, err
 	}
-	counts, err := p.Queue.Counts(ctx)
+	waiting, running, err := p.Queue.Activity(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var wg sync.WaitGroup
 	for i := range recs {
-		recs[i].Queued = counts[recs[i].Name]
 		wg.Add(1)
 		go func(r *session.Record) {
 			defer wg.Done()
-			if !p.RunnerAlive(ctx, r.Name) {
-				r.Status = session.Dead
-			}
+			p.live(ctx, r, waiting, running)
 		}(&recs[i])
 	}
 	wg.Wait()
 	return recs, nil
 }
 
-// Get returns one session as List does.
+// Get returns one session with its count of waiting prompts and its live
+// status: busy while a prompt runs (the run then in LastRun), dead when its
+// runner does not answer.
 func (p *Platform) Get(ctx context.Context, name string) (session.Record, error) {
 	rec, err := p.Record(ctx, name)
 	if err != nil {
 		return rec, err
 	}
-	counts, err := p.Queue.Counts(ctx)
+	waiting, running, err := p.Queue.Activity(ctx)
 	if err != nil {
 		return rec, err
 	}
-	rec.Queued = counts[name]
-	if !p.RunnerAlive(ctx, name) {
-		rec.Status = session.Dead
-	}
+	p.live(ctx, &rec, waiting, running)
 	return rec, nil
+}
+
+func (p *Platform) live(ctx context.Context, r *session.Record, waiting map[string]int, running map[string]queue.Item) {
+	r.Queued = waiting[r.Name]
+	if it, ok := running[r.Name]; ok {
+		r.Status, r.LastRun = session.Busy, it.Run
+	}
+	if !p.RunnerAlive(ctx, r.Name) {
+		r.Status = session.Dead
+	}
+}
+
+// CurrentRun is the run of the session's running prompt, else its last
+// run ("" if none).
+func (p *Platform) CurrentRun(ctx context.Context, name string) (string, error) {
+	rec, err := p.Record(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	items, err := p.Queue.List(ctx, queue.Filter{Session: name, State: queue.Running})
+	if err != nil {
+		return "", err
+	}
+	if len(items) > 0 {
+		return items[0].Run, nil
+	}
+	return rec.LastRun, nil
 }
 
 // quitRunner asks a session's runner to exit (force: even mid-run).
@@ -281,7 +304,11 @@ func (p *Platform) StopRun(ctx context.Context, name, run, reason string) bool {
 		killGroup(pid)
 		return true
 	}
-	return false
+	// Not handed to the runner yet: the runner ends it on receipt, seeing
+	// the stop file.
+	_, started := os.Stat(rd.Path(rundir.StartedFile))
+	_, done, _ := rd.ReadExit()
+	return os.IsNotExist(started) && !done && rd.Exists()
 }
 
 // killGroup ends a process group: SIGTERM, then SIGKILL if it is still
@@ -319,16 +346,8 @@ func (p *Platform) Stop(ctx context.Context, name string, clear bool) (bool, int
 	for _, it := range items {
 		stopped = p.StopRun(ctx, name, it.Run, "stopped by the user") || stopped
 	}
-	if !stopped {
-		_, err = p.Sessions.Update(ctx, name, func(r *session.Record) error {
-			if r.Status == session.Busy {
-				r.Status = session.Stopped
-			}
-			return nil
-		})
-	}
 	p.Emit(eventlog.SessionStopped, name, "", map[string]any{"cleared": n})
-	return stopped, n, err
+	return stopped, n, nil
 }
 
 // Rename renames an idle session: its record, queue items, runs and tmux

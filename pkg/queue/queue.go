@@ -51,7 +51,7 @@ const Retention = 7 * 24 * time.Hour
 
 // KeepFinished is how many finished items of a session queue.db keeps;
 // when a session has twice as many, the older half moves to the history.
-const KeepFinished = 8
+const KeepFinished = 4
 
 // ErrNotFound means no item has the ID.
 var ErrNotFound = errors.New("no such queue item")
@@ -391,16 +391,26 @@ func (q *Queue) States(ctx context.Context, ids []string) (map[string]string, er
 
 // Counts returns the number of waiting (queued or parked) items per session.
 func (q *Queue) Counts(ctx context.Context) (map[string]int, error) {
-	m := map[string]int{}
-	err := q.st.View(ctx, func(tx *buntdb.Tx) error {
+	m, _, err := q.Activity(ctx)
+	return m, err
+}
+
+// Activity returns the number of waiting (queued or parked) items per
+// session and the running item of each session that has one.
+func (q *Queue) Activity(ctx context.Context) (waiting map[string]int, running map[string]Item, err error) {
+	waiting, running = map[string]int{}, map[string]Item{}
+	err = q.st.View(ctx, func(tx *buntdb.Tx) error {
 		return scan(tx, func(it Item) bool {
-			if it.State == Queued || it.State == Parked {
-				m[it.Session]++
+			switch it.State {
+			case Queued, Parked:
+				waiting[it.Session]++
+			case Running:
+				running[it.Session] = it
 			}
 			return true
 		})
 	})
-	return m, err
+	return waiting, running, err
 }
 
 // Update changes one item of queue.db under the store lock.

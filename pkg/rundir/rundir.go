@@ -107,6 +107,12 @@ func (r Dir) Create(req Request, prompt string) error {
 	return os.Rename(tmp, r.Path(RequestFile))
 }
 
+// Exists reports whether the run's request was written.
+func (r Dir) Exists() bool {
+	_, err := os.Stat(r.Path(RequestFile))
+	return err == nil
+}
+
 // ReadRequest reads the request of the run.
 func (r Dir) ReadRequest() (Request, error) {
 	var req Request

@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -322,6 +323,14 @@ func (r *Runner) start(dir rundir.Dir) (*turn, error) {
 		return nil, err
 	}
 	t := &turn{run: req.Run, dir: dir, warm: req.Warm && r.opt.KeepWarm > 0 && r.opt.MaxWarm > 0, done: make(chan struct{})}
+	if why, err := os.ReadFile(dir.Path(rundir.StopFile)); err == nil {
+		// Stopped before it reached the runner: it ends at once.
+		r.mu.Unlock()
+		t.exit = rundir.Exit{Stopped: true, Reason: strings.TrimSpace(string(why))}
+		dir.WriteExit(t.exit)
+		r.finish(t)
+		return t, nil
+	}
 	r.cur = t
 	if r.idle != nil {
 		r.idle.Stop()
@@ -345,7 +354,14 @@ func (r *Runner) start(dir rundir.Dir) (*turn, error) {
 			return nil, err
 		}
 	}
+	r.mu.Lock()
 	t.proc = p
+	stop := t.stop
+	r.mu.Unlock()
+	if stop != "" {
+		// Stopped while claude was starting: pump records it so.
+		r.kill(p, stop)
+	}
 	os.WriteFile(dir.Path(rundir.PIDFile), []byte(strconv.Itoa(p.cmd.Process.Pid)), 0o600)
 	fmt.Fprintf(r.opt.Out, "\n── run %s%s ──\n> %s\n", req.Run, map[bool]string{true: " (warm)"}[reused], text.Safe(text.FirstLine(string(prompt), 200)))
 	if t.warm {
@@ -569,7 +585,7 @@ func (r *Runner) launch(req rundir.Request, dir rundir.Dir, warm bool) (*proc, e
 func (r *Runner) stop(id, reason string) bool {
 	r.mu.Lock()
 	t := r.cur
-	if t == nil || (id != "" && t.run != id) || t.proc == nil {
+	if t == nil || (id != "" && t.run != id) {
 		r.mu.Unlock()
 		return false
 	}
@@ -579,7 +595,9 @@ func (r *Runner) stop(id, reason string) bool {
 	t.stop = reason
 	p := t.proc
 	r.mu.Unlock()
-	r.kill(p, reason)
+	if p != nil { // else claude is still starting: start sees t.stop
+		r.kill(p, reason)
+	}
 	return true
 }
 

@@ -9,12 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/store"
+	"github.com/ce-platform/ce/pkg/text"
 	"github.com/tidwall/buntdb"
 )
 
@@ -29,8 +29,6 @@ const (
 
 // MaxNameLen is the longest session name.
 const MaxNameLen = 64
-
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // ErrNotFound means no session has the name.
 var ErrNotFound = errors.New("no such session")
@@ -109,7 +107,7 @@ func ValidName(name string) error {
 		return &NameError{"session name is empty"}
 	case len(name) > MaxNameLen:
 		return &NameError{fmt.Sprintf("session name %q is %d characters; at most %d are allowed", name, len(name), MaxNameLen)}
-	case !nameRE.MatchString(name):
+	case !text.IsName(name, "_-", 1, 0):
 		return &NameError{fmt.Sprintf("session name %q may only contain letters, digits, '-' and '_'", name)}
 	case name[0] == '-':
 		return &NameError{fmt.Sprintf("session name %q starts with '-'; start it with a letter, digit or '_'", name)}

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/statedir"
@@ -28,9 +30,12 @@ const DefaultLockTimeout = 30 * time.Second
 
 // compactSize is the file size above which a write checks whether the
 // store should be compacted: rewritten with only its live records, when
-// they take less than half the file. buntdb appends every change, and
-// every open reads the whole file.
-const compactSize = 1 << 20
+// they take less than half the file. buntdb appends every change and every
+// open reads the whole file, so a store of a few live records that grew to
+// megabytes of history would make every command slow. The size of the
+// live records at the last check is kept beside the file (.live), so that
+// a store whose live records are large is not checked at every write.
+const compactSize = 16 << 10
 
 // Store is one buntdb file with its lock.
 type Store struct {
@@ -89,10 +94,14 @@ func (s *Store) use(ctx context.Context, write bool, fn func(tx *buntdb.Tx) erro
 	}
 	var live *bytes.Buffer
 	if write && err == nil {
-		if fi, serr := os.Stat(s.Path); serr == nil && fi.Size() > compactSize {
+		if fi, serr := os.Stat(s.Path); serr == nil && fi.Size() > compactSize && fi.Size() > 2*s.lastLive() {
 			var buf bytes.Buffer
-			if db.Save(&buf) == nil && int64(buf.Len()) < fi.Size()/2 {
-				live = &buf
+			if db.Save(&buf) == nil {
+				if int64(buf.Len()) < fi.Size()/2 {
+					live = &buf
+				} else {
+					s.rememberLive(int64(buf.Len()))
+				}
 			}
 		}
 	}
@@ -105,8 +114,25 @@ func (s *Store) use(ctx context.Context, write bool, fn func(tx *buntdb.Tx) erro
 		if cerr := statedir.WriteFile(s.Path, live.Bytes(), 0o600); cerr != nil {
 			return fmt.Errorf("compact %s: %w", s.Path, cerr)
 		}
+		s.rememberLive(int64(live.Len()))
 	}
 	return err
+}
+
+// lastLive is the size of the live records at the last check, 0 if none.
+func (s *Store) lastLive() int64 {
+	b, err := os.ReadFile(s.Path + ".live")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return n
+}
+
+// rememberLive keeps the size of the live records: a hint, not worth an
+// fsync.
+func (s *Store) rememberLive(n int64) {
+	os.WriteFile(s.Path+".live", []byte(strconv.FormatInt(n, 10)+"\n"), 0o600)
 }
 
 func (s *Store) open() (*buntdb.DB, error) {

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -13,16 +14,16 @@ const LimitGuess = time.Hour
 
 var (
 	// Older claude: "Claude AI usage limit reached|1767225600".
-	limitEpochRe = regexp.MustCompile(`(?i)usage limit reached\s*\|\s*(\d{9,13})`)
+	limitEpochRe = lazyRE(`(?i)usage limit reached\s*\|\s*(\d{9,13})`)
 	// Newer claude: "You've hit your limit · resets 3pm (Europe/Berlin)",
 	// "5-hour limit reached ∙ resets 2am", "Claude usage limit reached. Your
 	// limit will reset at 5pm (Europe/Warsaw)."
-	limitTextRe = regexp.MustCompile(`(?i)usage limit reached|hit your (?:[\w-]+ )?limit|limit reached|limit will reset|reached your (?:[\w-]+ )?(?:usage )?limit|out of extra usage`)
+	limitTextRe = lazyRE(`(?i)usage limit reached|hit your (?:[\w-]+ )?limit|limit reached|limit will reset|reached your (?:[\w-]+ )?(?:usage )?limit|out of extra usage`)
 	// The words after "resets"/"reset at": a clock time, maybe a date,
 	// maybe a zone in parentheses.
-	resetRe = regexp.MustCompile(`(?i)\breset(?:s|ting)?\b(?:\s+(?:at|on))?\s+([^()\n]*?)\s*(?:\(([^()\n]+)\))?\s*(?:[.!;·∙•|]|$)`)
-	clockRe = regexp.MustCompile(`(?i)^(?:([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(?:at\s+)?)?(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s?m\b\.?|^(?:([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(?:at\s+)?)?(\d{1,2}):(\d{2})\b`)
-	inRe    = regexp.MustCompile(`(?i)^in\s+~?\s*(\d+)\s*(hours?|hrs?|h|minutes?|mins?|m)\b`)
+	resetRe = lazyRE(`(?i)\breset(?:s|ting)?\b(?:\s+(?:at|on))?\s+([^()\n]*?)\s*(?:\(([^()\n]+)\))?\s*(?:[.!;·∙•|]|$)`)
+	clockRe = lazyRE(`(?i)^(?:([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(?:at\s+)?)?(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s?m\b\.?|^(?:([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(?:at\s+)?)?(\d{1,2}):(\d{2})\b`)
+	inRe    = lazyRE(`(?i)^in\s+~?\s*(\d+)\s*(hours?|hrs?|h|minutes?|mins?|m)\b`)
 )
 
 // LimitReset reports whether r is a failed run that hit the plan's usage
@@ -38,7 +39,7 @@ func LimitReset(r *Result, now time.Time) (time.Time, bool) {
 	}
 	texts := append([]string{r.Text}, r.Errors...)
 	for _, text := range texts {
-		if m := limitEpochRe.FindStringSubmatch(text); m != nil {
+		if m := limitEpochRe().FindStringSubmatch(text); m != nil {
 			n, err := strconv.ParseInt(m[1], 10, 64)
 			if err == nil {
 				if n > 1e11 {
@@ -49,7 +50,7 @@ func LimitReset(r *Result, now time.Time) (time.Time, bool) {
 		}
 	}
 	for _, text := range texts {
-		if !limitTextRe.MatchString(text) {
+		if !limitTextRe().MatchString(text) {
 			continue
 		}
 		if t, ok := parseReset(text, now); ok {
@@ -62,7 +63,7 @@ func LimitReset(r *Result, now time.Time) (time.Time, bool) {
 
 // parseReset finds "resets <when>" in text and resolves it against now.
 func parseReset(text string, now time.Time) (time.Time, bool) {
-	for _, m := range resetRe.FindAllStringSubmatch(text, -1) {
+	for _, m := range resetRe().FindAllStringSubmatch(text, -1) {
 		when := strings.TrimSpace(m[1])
 		loc := now.Location()
 		if zone := strings.TrimSpace(m[2]); zone != "" {
@@ -78,7 +79,7 @@ func parseReset(text string, now time.Time) (time.Time, bool) {
 }
 
 func resolveReset(when string, now time.Time, loc *time.Location) (time.Time, bool) {
-	if m := inRe.FindStringSubmatch(when); m != nil {
+	if m := inRe().FindStringSubmatch(when); m != nil {
 		n, err := strconv.Atoi(m[1])
 		if err != nil || n > 24*60*31 {
 			return time.Time{}, false
@@ -89,7 +90,7 @@ func resolveReset(when string, now time.Time, loc *time.Location) (time.Time, bo
 		}
 		return now.Add(time.Duration(n) * unit), true
 	}
-	m := clockRe.FindStringSubmatch(when)
+	m := clockRe().FindStringSubmatch(when)
 	if m == nil {
 		return time.Time{}, false
 	}
@@ -186,4 +187,11 @@ func IsAuthError(r *Result) bool {
 		}
 	}
 	return false
+}
+
+// lazyRE compiles an expression on first use: most programs that link
+// this package never meet a usage limit, and compiling at start would cost
+// each of them.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -143,3 +143,27 @@ func writeU(b *strings.Builder, r rune) {
 		b.WriteByte(hexDigits[(r>>shift)&15])
 	}
 }
+
+// IsName reports whether s is a name of ASCII letters and digits and the
+// characters of extra, with at least min and at most max characters (max
+// 0: no limit): the names of sessions, jobs, templates and extensions. A
+// loop, not a regular expression: every command checks names, and a
+// compiled expression costs each command's start.
+func IsName(s, extra string, min, max int) bool {
+	if len(s) < min || (max > 0 && len(s) > max) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// IsLowerName is IsName for lower-case names that start with a letter or
+// digit: extensions and pieces.
+func IsLowerName(s string) bool {
+	return IsName(s, "_-", 1, 0) && strings.ToLower(s) == s && s[0] != '_' && s[0] != '-'
+}

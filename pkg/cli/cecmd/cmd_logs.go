@@ -6,9 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/text"
 	"github.com/fsnotify/fsnotify"
 )
 
@@ -25,11 +25,9 @@ func (c *LogsCmd) Help() string {
 		"What a piece printed to stdout or stderr (a crash's panic, say) is in logs/PIECE.out."
 }
 
-var pieceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-
 // Run prints the log, then follows it with -f.
 func (c *LogsCmd) Run(env *clikit.Env) error {
-	if !pieceRE.MatchString(c.Piece) {
+	if !text.IsLowerName(c.Piece) {
 		return clikit.Usage("ce status lists the pieces", "no piece %q", c.Piece)
 	}
 	st, err := env.State()

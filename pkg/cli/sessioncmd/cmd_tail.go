@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/render"
 	"github.com/ce-platform/ce/pkg/rundir"
 )
@@ -21,7 +22,7 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	rec, err := d.Record(env.Ctx, c.Name)
+	run, err := d.CurrentRun(env.Ctx, c.Name)
 	if err != nil {
 		return err
 	}
@@ -33,12 +34,12 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 			return err
 		}
 	}
-	if rec.LastRun == "" && !c.Follow {
-		env.Infof("session %s has no runs yet", c.Name)
-		return nil
-	}
 	if !c.Follow {
-		lines, err := rundir.Of(d.State, c.Name, rec.LastRun).ReadStream()
+		if run == "" {
+			env.Infof("session %s has no runs yet", c.Name)
+			return nil
+		}
+		lines, err := rundir.Of(d.State, c.Name, run).ReadStream()
 		if err != nil {
 			return err
 		}
@@ -49,17 +50,17 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 		}
 		return nil
 	}
-	// The watch is set before the record is read again, so a run that
+	// The watch is set before the run is looked up again, so a run that
 	// starts in between is not missed.
-	w, err := d.State.Watch("sessions.db")
+	w, err := d.State.Watch(queue.DBFile, "sessions.db")
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	run := ""
+	followed := ""
 	for {
-		if rec.LastRun != run {
-			run = rec.LastRun
+		if run != followed {
+			followed = run
 			if !c.JSON {
 				io.WriteString(env.Stdout, "── run "+run+"\n")
 			}
@@ -73,7 +74,7 @@ func (c *TailCmd) Run(env *clikit.Env) error {
 			case <-w.C:
 			}
 		}
-		if rec, err = d.Record(env.Ctx, c.Name); err != nil {
+		if run, err = d.CurrentRun(env.Ctx, c.Name); err != nil {
 			return err
 		}
 	}
