@@ -9,25 +9,17 @@ import (
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/statedir"
 )
 
 // CLI is the command line of ce-bridge.
 type CLI struct {
-	clikit.Globals
+	Serve ServeCmd `cmd:"" help:"Run the broker until interrupted."`
+	Call  CallCmd  `cmd:"" help:"Call a method through the broker and print its result as JSON."`
+	Sub   SubCmd   `cmd:"" help:"Print the events of matching topics as NDJSON until interrupted."`
 
-	Serve      ServeCmd      `cmd:"" help:"Run the broker until interrupted."`
-	Call       CallCmd       `cmd:"" help:"Call a method through the broker and print its result as JSON."`
-	Sub        SubCmd        `cmd:"" help:"Print the events of matching topics as NDJSON until interrupted."`
-	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+	clikit.Base
 }
-
-// GlobalFlags gives clikit the global flags.
-func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
-
-// CompletionCmd prints a completion script.
-type CompletionCmd struct{ clidoc.CompletionCmd }
 
 // App is ce-bridge's description, for Main and the doc generator.
 func App() clikit.App {

@@ -16,29 +16,21 @@ import (
 	"github.com/ce-platform/ce/pkg/binpath"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/clidoc"
 )
 
 // CLI is the command line of ce.
 type CLI struct {
-	clikit.Globals
+	Up      UpCmd      `cmd:"" help:"Start the platform: the broker, then the enabled daemons, restarted when they die."`
+	Down    DownCmd    `cmd:"" help:"Stop the platform started by ce up."`
+	Reload  ReloadCmd  `cmd:"" help:"Make ce up re-read its configuration (SIGHUP)."`
+	Help    HelpCmd    `cmd:"" help:"Show this usage and the ce-X commands and extensions found."`
+	Status  StatusCmd  `cmd:"" help:"Show each piece of the platform: pid, uptime, restarts, health, last error."`
+	Logs    LogsCmd    `cmd:"" help:"Print a piece's log; -f follows it."`
+	Version VersionCmd `cmd:"" help:"Print the version of ce."`
+	Doctor  DoctorCmd  `cmd:"" help:"Check the installation and print a remedy for each problem."`
 
-	Up         UpCmd         `cmd:"" help:"Start the platform: the broker, then the enabled daemons, restarted when they die."`
-	Down       DownCmd       `cmd:"" help:"Stop the platform started by ce up."`
-	Reload     ReloadCmd     `cmd:"" help:"Make ce up re-read its configuration (SIGHUP)."`
-	Help       HelpCmd       `cmd:"" help:"Show this usage and the ce-X commands and extensions found."`
-	Status     StatusCmd     `cmd:"" help:"Show each piece of the platform: pid, uptime, restarts, health, last error."`
-	Logs       LogsCmd       `cmd:"" help:"Print a piece's log; -f follows it."`
-	Version    VersionCmd    `cmd:"" help:"Print the version of ce."`
-	Doctor     DoctorCmd     `cmd:"" help:"Check the installation and print a remedy for each problem."`
-	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+	clikit.Base
 }
-
-// GlobalFlags gives clikit the global flags.
-func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
-
-// CompletionCmd prints a completion script.
-type CompletionCmd struct{ clidoc.CompletionCmd }
 
 // App is ce's description, for Main and the doc generator.
 func App() clikit.App {

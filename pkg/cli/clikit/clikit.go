@@ -50,6 +50,16 @@ type Globals struct {
 	Config   string `name:"config" env:"CE_CONFIG" placeholder:"FILE" help:"Config file (default $XDG_CONFIG_HOME/ce/config.yaml)."`
 }
 
+// Base is what every command line has besides its commands: the global
+// flags and the completion command. Embed it last in a CLI struct.
+type Base struct {
+	Globals
+	Completion clidoc.CompletionCmd `cmd:"" help:"Print the shell completion script."`
+}
+
+// GlobalFlags gives Run the global flags.
+func (b *Base) GlobalFlags() *Globals { return &b.Globals }
+
 // Error is an error with an exit status and an optional hint.
 type Error struct {
 	Code int

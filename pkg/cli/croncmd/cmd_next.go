@@ -1,12 +1,10 @@
 package croncmd
 
 import (
-	"encoding/json"
-	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/cronjob"
 )
 
 // NextCmd shows the coming fires.
@@ -26,31 +24,16 @@ func (c *NextCmd) Run(env *clikit.Env) error {
 	}
 	now := time.Now()
 	up := sn.Upcoming(now, c.Count)
-	if c.JSON {
-		enc := json.NewEncoder(env.Stdout)
-		for _, u := range up {
-			if err := enc.Encode(u); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if len(up) == 0 {
-		env.Infof("nothing is scheduled")
-		return nil
-	}
 	target := map[string]string{}
 	for _, j := range sn.Jobs {
 		target[j.Name] = j.Target.String()
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tIN\tJOB\tTARGET")
-	for _, u := range up {
-		rel := in(u.Time, now)
-		if !u.Time.After(now) {
-			rel = "due now"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Time.Local().Format("2006-01-02 15:04:05 MST"), rel, u.Job, target[u.Job])
-	}
-	return tw.Flush()
+	return clikit.Listing[cronjob.Upcoming]{JSON: c.JSON, Empty: "nothing is scheduled", Header: []string{"TIME", "IN", "JOB", "TARGET"},
+		Row: func(u cronjob.Upcoming) []string {
+			rel := in(u.Time, now)
+			if !u.Time.After(now) {
+				rel = "due now"
+			}
+			return []string{u.Time.Local().Format("2006-01-02 15:04:05 MST"), rel, u.Job, target[u.Job]}
+		}}.Print(env, up)
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/cronjob"
 	"github.com/ce-platform/ce/pkg/platform"
 	"github.com/ce-platform/ce/pkg/statedir"
@@ -20,25 +19,18 @@ import (
 
 // CLI is the command line of ce-cron.
 type CLI struct {
-	clikit.Globals
+	Add    AddCmd    `cmd:"" help:"Add a job: a prompt on a schedule, or once at a time."`
+	Ls     LsCmd     `cmd:"" help:"List the jobs: schedule, target, next fire, last run and result, source."`
+	Rm     RmCmd     `cmd:"" help:"Remove jobs (jobs from the config are removed there)."`
+	Fire   FireCmd   `cmd:"" help:"Fire a job now, whatever its schedule."`
+	Pause  PauseCmd  `cmd:"" help:"Pause jobs: they do not fire until resumed."`
+	Resume ResumeCmd `cmd:"" help:"Resume paused jobs; the times missed while paused do not fire."`
+	Next   NextCmd   `cmd:"" help:"Show what fires when, without firing anything."`
+	Tick   TickCmd   `cmd:"" help:"Fire every due job once and exit (for system cron or timers)."`
+	Serve  ServeCmd  `cmd:"" help:"Run the scheduler until interrupted."`
 
-	Add        AddCmd        `cmd:"" help:"Add a job: a prompt on a schedule, or once at a time."`
-	Ls         LsCmd         `cmd:"" help:"List the jobs: schedule, target, next fire, last run and result, source."`
-	Rm         RmCmd         `cmd:"" help:"Remove jobs (jobs from the config are removed there)."`
-	Fire       FireCmd       `cmd:"" help:"Fire a job now, whatever its schedule."`
-	Pause      PauseCmd      `cmd:"" help:"Pause jobs: they do not fire until resumed."`
-	Resume     ResumeCmd     `cmd:"" help:"Resume paused jobs; the times missed while paused do not fire."`
-	Next       NextCmd       `cmd:"" help:"Show what fires when, without firing anything."`
-	Tick       TickCmd       `cmd:"" help:"Fire every due job once and exit (for system cron or timers)."`
-	Serve      ServeCmd      `cmd:"" help:"Run the scheduler until interrupted."`
-	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+	clikit.Base
 }
-
-// GlobalFlags gives clikit the global flags.
-func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
-
-// CompletionCmd prints a completion script.
-type CompletionCmd struct{ clidoc.CompletionCmd }
 
 // App is ce-cron's description, for Main and the doc generator.
 func App() clikit.App {

@@ -1,9 +1,7 @@
 package heartbeatcmd
 
 import (
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/heartbeat"
@@ -31,35 +29,23 @@ func (c *LogCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		enc := json.NewEncoder(env.Stdout)
-		for _, b := range beats {
-			if err := enc.Encode(b); err != nil {
-				return err
-			}
+	return clikit.Listing[heartbeat.Beat]{JSON: c.JSON, Empty: "no beats yet", Header: []string{"TIME", "TIER", "OUTCOME", "COST", "ITEM", "REASON"},
+		Row: beatRow}.Print(env, beats)
+}
+
+// beatRow is a beat in the table.
+func beatRow(b heartbeat.Beat) []string {
+	item := "-"
+	if b.Item != "" {
+		item = b.Item
+		if b.ItemState != "" {
+			item += " " + b.ItemState
 		}
-		return nil
 	}
-	if len(beats) == 0 {
-		env.Infof("no beats yet")
-		return nil
+	outcome := b.Outcome
+	if b.Valve != "" {
+		outcome += " (" + b.Valve + ")"
 	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tTIER\tOUTCOME\tCOST\tITEM\tREASON")
-	for _, b := range beats {
-		item := "-"
-		if b.Item != "" {
-			item = b.Item
-			if b.ItemState != "" {
-				item += " " + b.ItemState
-			}
-		}
-		outcome := b.Outcome
-		if b.Valve != "" {
-			outcome += " (" + b.Valve + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t$%.4f\t%s\t%s\n", b.Time.Local().Format("2006-01-02 15:04:05"), b.Tier, outcome,
-			b.CostUSD+b.ActionCostUSD, item, b.Reason)
-	}
-	return tw.Flush()
+	return []string{b.Time.Local().Format("2006-01-02 15:04:05"), b.Tier, outcome,
+		fmt.Sprintf("$%.4f", b.CostUSD+b.ActionCostUSD), item, b.Reason}
 }

@@ -19,11 +19,7 @@ func (c *ResumeCmd) Help() string {
 }
 
 // Run resumes.
-func (c *ResumeCmd) Run(env *clikit.Env) error {
-	e, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *ResumeCmd) Run(env *clikit.Env, e *heartbeat.Engine) error {
 	_, cleared, err := e.Resume(env.Ctx, heartbeat.ResumeOptions{Safety: true, By: "cli"})
 	if err != nil {
 		return err

@@ -21,11 +21,7 @@ func (c *ServeCmd) Help() string {
 }
 
 // Run serves until SIGINT or SIGTERM.
-func (c *ServeCmd) Run(env *clikit.Env) error {
-	e, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *ServeCmd) Run(env *clikit.Env, e *heartbeat.Engine) error {
 	spec := daemon.Spec{Name: "heartbeat", What: "ce-heartbeat serve", Lock: heartbeat.ServeLock,
 		Beside: "ce-heartbeat trigger and tick work beside it"}
 	in := daemon.Input{State: e.State, Config: e.Config(), ConfigFlag: env.Globals.Config, Stderr: env.Stderr}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/heartbeat"
 )
 
 // StatusCmd shows the heartbeat.
@@ -15,11 +16,7 @@ type StatusCmd struct {
 }
 
 // Run prints the status.
-func (c *StatusCmd) Run(env *clikit.Env) error {
-	e, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *StatusCmd) Run(env *clikit.Env, e *heartbeat.Engine) error {
 	s, err := e.Status(env.Ctx)
 	if err != nil {
 		return err

@@ -25,11 +25,7 @@ func (c *TickCmd) Help() string {
 }
 
 // Run beats.
-func (c *TickCmd) Run(env *clikit.Env) error {
-	e, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *TickCmd) Run(env *clikit.Env, e *heartbeat.Engine) error {
 	b, err := e.Beat(env.Ctx, heartbeat.BeatOptions{IfDue: !c.DryRun, DryRun: c.DryRun})
 	return report(env, e, b, err, c.JSON)
 }

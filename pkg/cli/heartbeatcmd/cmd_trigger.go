@@ -24,11 +24,7 @@ func (c *TriggerCmd) Help() string {
 }
 
 // Run triggers.
-func (c *TriggerCmd) Run(env *clikit.Env) error {
-	e, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *TriggerCmd) Run(env *clikit.Env, e *heartbeat.Engine) error {
 	due, err := e.Trigger(env.Ctx, heartbeat.TriggerRequest{Urgency: c.Urgency, Force: c.Force, Source: "cli", Reason: c.Reason})
 	if err != nil {
 		return err

@@ -9,32 +9,25 @@ import (
 	"os"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/ce-platform/ce/pkg/agentenv"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/heartbeat"
 	"github.com/ce-platform/ce/pkg/lockfile"
 )
 
 // CLI is the command line of ce-heartbeat.
 type CLI struct {
-	clikit.Globals
+	Status  StatusCmd  `cmd:"" help:"Show the next beat, each safety valve, and today's actions and cost."`
+	Tick    TickCmd    `cmd:"" help:"Run one beat if one is due, and exit (for system cron or timers)."`
+	Serve   ServeCmd   `cmd:"" help:"Run the heartbeat until interrupted: beat when due, wake on triggers."`
+	Pause   PauseCmd   `cmd:"" help:"Pause the heartbeat, for a while or until resume."`
+	Resume  ResumeCmd  `cmd:"" help:"Resume: clear the pause, an authentication pause and the circuit breaker."`
+	Trigger TriggerCmd `cmd:"" help:"Ask for a beat sooner than scheduled."`
+	Log     LogCmd     `cmd:"" help:"List recent beats: tier reached, outcome, reason, cost."`
 
-	Status     StatusCmd     `cmd:"" help:"Show the next beat, each safety valve, and today's actions and cost."`
-	Tick       TickCmd       `cmd:"" help:"Run one beat if one is due, and exit (for system cron or timers)."`
-	Serve      ServeCmd      `cmd:"" help:"Run the heartbeat until interrupted: beat when due, wake on triggers."`
-	Pause      PauseCmd      `cmd:"" help:"Pause the heartbeat, for a while or until resume."`
-	Resume     ResumeCmd     `cmd:"" help:"Resume: clear the pause, an authentication pause and the circuit breaker."`
-	Trigger    TriggerCmd    `cmd:"" help:"Ask for a beat sooner than scheduled."`
-	Log        LogCmd        `cmd:"" help:"List recent beats: tier reached, outcome, reason, cost."`
-	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+	clikit.Base
 }
-
-// GlobalFlags gives clikit the global flags.
-func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
-
-// CompletionCmd prints a completion script.
-type CompletionCmd struct{ clidoc.CompletionCmd }
 
 // App is ce-heartbeat's description, for Main and the doc generator.
 func App() clikit.App {
@@ -53,7 +46,8 @@ func App() clikit.App {
 			"that find nothing to do stretch the interval x2, x4, up to x8, and an action resets it. State is in " +
 			"heartbeat.db in the state directory; serve logs to logs/heartbeat.log; events go to events.jsonl " +
 			"(heartbeat.beat, heartbeat.paused, heartbeat.resumed, heartbeat.breaker, heartbeat.trigger).",
-		CLI: &CLI{},
+		CLI:     &CLI{},
+		Options: []kong.Option{kong.BindSingletonProvider(open)},
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/ext"
 	_ "github.com/ce-platform/ce/pkg/ext/builtin"          // the extensions ce-mcp serves
 	_ "github.com/ce-platform/ce/pkg/ext/builtin/handlers" // and the handlers of their tools
@@ -17,19 +16,12 @@ import (
 
 // CLI is the command line of ce-mcp.
 type CLI struct {
-	clikit.Globals
+	Serve  ServeCmd  `cmd:"" help:"Serve extensions as one MCP server on stdin and stdout (claude starts this)."`
+	Tools  ToolsCmd  `cmd:"" help:"List the tools of the extensions, with their input schemas."`
+	Config ConfigCmd `cmd:"" help:"Print the mcp.json the next run of a session gets."`
 
-	Serve      ServeCmd      `cmd:"" help:"Serve extensions as one MCP server on stdin and stdout (claude starts this)."`
-	Tools      ToolsCmd      `cmd:"" help:"List the tools of the extensions, with their input schemas."`
-	Config     ConfigCmd     `cmd:"" help:"Print the mcp.json the next run of a session gets."`
-	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+	clikit.Base
 }
-
-// GlobalFlags gives clikit the global flags.
-func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
-
-// CompletionCmd prints a completion script.
-type CompletionCmd struct{ clidoc.CompletionCmd }
 
 // App is ce-mcp's description, for Main and the doc generator.
 func App() clikit.App {

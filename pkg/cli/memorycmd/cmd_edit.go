@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/memory"
 )
 
 // EditCmd edits a note.
@@ -22,11 +23,7 @@ func (c *EditCmd) Help() string {
 }
 
 // Run edits the note.
-func (c *EditCmd) Run(env *clikit.Env) error {
-	s, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *EditCmd) Run(env *clikit.Env, s *memory.Store) error {
 	defer s.Close()
 	p, err := s.Path(c.ID)
 	if err != nil {

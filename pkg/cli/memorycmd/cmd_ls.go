@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/memory"
 )
 
 // LsCmd lists the notes.
@@ -15,11 +16,7 @@ type LsCmd struct {
 }
 
 // Run prints the notes, most recently updated first.
-func (c *LsCmd) Run(env *clikit.Env) error {
-	s, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *LsCmd) Run(env *clikit.Env, s *memory.Store) error {
 	defer s.Close()
 	notes, err := s.List(env.Ctx, c.Tag)
 	warnNoticed(env, s)

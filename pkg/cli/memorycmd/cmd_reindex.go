@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/memory"
 )
 
 // ReindexCmd rebuilds the index.
@@ -19,11 +20,7 @@ func (c *ReindexCmd) Help() string {
 }
 
 // Run rebuilds the index.
-func (c *ReindexCmd) Run(env *clikit.Env) error {
-	s, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *ReindexCmd) Run(env *clikit.Env, s *memory.Store) error {
 	defer s.Close()
 	r, err := s.Reindex(env.Ctx)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/memory"
 )
 
 // RmCmd deletes notes.
@@ -13,11 +14,7 @@ type RmCmd struct {
 
 // Run deletes each note's file and drops it from the index. It goes on
 // after a note that does not exist, and then fails.
-func (c *RmCmd) Run(env *clikit.Env) error {
-	s, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *RmCmd) Run(env *clikit.Env, s *memory.Store) error {
 	defer s.Close()
 	var first error
 	for _, id := range c.IDs {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/memory"
 )
 
 // ShowCmd prints a note.
@@ -13,11 +14,7 @@ type ShowCmd struct {
 }
 
 // Run prints the note's file as it is, or as JSON.
-func (c *ShowCmd) Run(env *clikit.Env) error {
-	s, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *ShowCmd) Run(env *clikit.Env, s *memory.Store) error {
 	defer s.Close()
 	if c.JSON {
 		n, err := s.Get(env.Ctx, c.ID)

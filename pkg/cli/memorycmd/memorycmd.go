@@ -10,30 +10,23 @@ import (
 	"os"
 	"strings"
 
+	"github.com/alecthomas/kong"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/memory"
 )
 
 // CLI is the command line of ce-memory.
 type CLI struct {
-	clikit.Globals
+	Add     AddCmd     `cmd:"" help:"Add a note from a file or stdin and print its ID."`
+	Search  SearchCmd  `cmd:"" help:"Search the notes, best matches first, with a snippet each."`
+	Show    ShowCmd    `cmd:"" help:"Print a note's file."`
+	Ls      LsCmd      `cmd:"" help:"List the notes, most recently updated first."`
+	Rm      RmCmd      `cmd:"" help:"Delete notes."`
+	Edit    EditCmd    `cmd:"" help:"Edit a note with $VISUAL or $EDITOR, then index it again."`
+	Reindex ReindexCmd `cmd:"" help:"Rebuild the index from every note file."`
 
-	Add        AddCmd        `cmd:"" help:"Add a note from a file or stdin and print its ID."`
-	Search     SearchCmd     `cmd:"" help:"Search the notes, best matches first, with a snippet each."`
-	Show       ShowCmd       `cmd:"" help:"Print a note's file."`
-	Ls         LsCmd         `cmd:"" help:"List the notes, most recently updated first."`
-	Rm         RmCmd         `cmd:"" help:"Delete notes."`
-	Edit       EditCmd       `cmd:"" help:"Edit a note with $VISUAL or $EDITOR, then index it again."`
-	Reindex    ReindexCmd    `cmd:"" help:"Rebuild the index from every note file."`
-	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+	clikit.Base
 }
-
-// GlobalFlags gives clikit the global flags.
-func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
-
-// CompletionCmd prints a completion script.
-type CompletionCmd struct{ clidoc.CompletionCmd }
 
 // App is ce-memory's description, for Main and the doc generator.
 func App() clikit.App {
@@ -45,7 +38,8 @@ func App() clikit.App {
 			"by hand or by git are picked up by the next command. The full-text index (SQLite FTS5, BM25 ranking) is " +
 			"derived from them and kept in memory/.index/ in the state directory; deleting it loses nothing. " +
 			"Sessions get the ce_memory tools (memory_save, memory_search, memory_read, memory_list, memory_delete).",
-		CLI: &CLI{},
+		CLI:     &CLI{},
+		Options: []kong.Option{kong.BindSingletonProvider(open)},
 	}
 }
 

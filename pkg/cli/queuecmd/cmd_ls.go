@@ -1,11 +1,11 @@
 package queuecmd
 
 import (
-	"encoding/json"
 	"fmt"
-	"text/tabwriter"
+	"strconv"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/text"
 )
@@ -18,42 +18,26 @@ type LsCmd struct {
 }
 
 // Run prints the items.
-func (c *LsCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *LsCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	items, err := d.Queue.List(env.Ctx, queue.Filter{Session: c.Session, State: c.State})
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		enc := json.NewEncoder(env.Stdout)
-		for _, it := range items {
-			if err := enc.Encode(it); err != nil {
-				return err
-			}
-		}
-		return nil
+	return clikit.Listing[queue.Item]{JSON: c.JSON, Empty: "the queue is empty",
+		Header: []string{"ID", "SESSION", "STATE", "TRIES", "CREATED", "NOTE", "PROMPT"}, Row: itemRow}.Print(env, items)
+}
+
+// itemRow is an item in the table.
+func itemRow(it queue.Item) []string {
+	note := ""
+	switch {
+	case it.State == queue.Parked:
+		note = "resumes " + it.ParkedUntil.Local().Format("01-02 15:04")
+	case it.State == queue.Done:
+		note = fmt.Sprintf("$%.4f %.1fs", it.CostUSD, float64(it.DurationMS)/1000)
+	case it.Error != "":
+		note = text.Line(it.Error, 40)
 	}
-	if len(items) == 0 {
-		env.Infof("the queue is empty")
-		return nil
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSESSION\tSTATE\tTRIES\tCREATED\tNOTE\tPROMPT")
-	for _, it := range items {
-		note := ""
-		switch {
-		case it.State == queue.Parked:
-			note = "resumes " + it.ParkedUntil.Local().Format("01-02 15:04")
-		case it.State == queue.Done:
-			note = fmt.Sprintf("$%.4f %.1fs", it.CostUSD, float64(it.DurationMS)/1000)
-		case it.Error != "":
-			note = text.Safe(text.Line(it.Error, 40))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", it.ID, it.Session, it.State, it.Attempts,
-			it.Created.Local().Format("01-02 15:04:05"), note, text.Safe(text.Line(it.Prompt, 50)))
-	}
-	return tw.Flush()
+	return []string{it.ID, it.Session, it.State, strconv.Itoa(it.Attempts),
+		it.Created.Local().Format("01-02 15:04:05"), note, text.Line(it.Prompt, 50)}
 }

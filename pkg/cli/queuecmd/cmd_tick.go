@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 )
 
 // TickCmd does one round.
@@ -13,11 +14,7 @@ type TickCmd struct {
 }
 
 // Run does one round and reports how many sessions it drove.
-func (c *TickCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *TickCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	start := time.Now()
 	n, err := d.Tick(env.Ctx, c.Drain)
 	if err != nil {

@@ -4,30 +4,23 @@
 package queuecmd
 
 import (
+	"github.com/alecthomas/kong"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/dispatch"
 )
 
 // CLI is the command line of ce-queue.
 type CLI struct {
-	clikit.Globals
+	Ls     LsCmd     `cmd:"" help:"List queue items."`
+	Push   PushCmd   `cmd:"" help:"Queue a prompt for a session (like ce-session send --detach)."`
+	Cancel CancelCmd `cmd:"" help:"Cancel a queued or parked item."`
+	Retry  RetryCmd  `cmd:"" help:"Queue a failed or cancelled item again."`
+	Serve  ServeCmd  `cmd:"" help:"Run the queue worker until interrupted."`
+	Tick   TickCmd   `cmd:"" help:"Do one round of the worker's work and exit (for system cron or timers)."`
+	Runner RunnerCmd `cmd:"" hidden:"" help:"The runner inside a session's tmux session (started by ce)."`
 
-	Ls         LsCmd         `cmd:"" help:"List queue items."`
-	Push       PushCmd       `cmd:"" help:"Queue a prompt for a session (like ce-session send --detach)."`
-	Cancel     CancelCmd     `cmd:"" help:"Cancel a queued or parked item."`
-	Retry      RetryCmd      `cmd:"" help:"Queue a failed or cancelled item again."`
-	Serve      ServeCmd      `cmd:"" help:"Run the queue worker until interrupted."`
-	Tick       TickCmd       `cmd:"" help:"Do one round of the worker's work and exit (for system cron or timers)."`
-	Runner     RunnerCmd     `cmd:"" hidden:"" help:"The runner inside a session's tmux session (started by ce)."`
-	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+	clikit.Base
 }
-
-// GlobalFlags gives clikit the global flags.
-func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
-
-// CompletionCmd prints a completion script.
-type CompletionCmd struct{ clidoc.CompletionCmd }
 
 // App is ce-queue's description, for Main and the doc generator.
 func App() clikit.App {
@@ -35,6 +28,7 @@ func App() clikit.App {
 		Name:        "ce-queue",
 		Description: "the durable prompt queue and its worker\n\nItems move queued -> running -> done, failed or cancelled; runs happen in each session's tmux session and survive the death of any ce process.",
 		CLI:         &CLI{},
+		Options:     []kong.Option{kong.BindSingletonProvider(open)},
 	}
 }
 

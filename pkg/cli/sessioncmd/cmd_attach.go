@@ -4,6 +4,7 @@ import (
 	"os"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 )
 
 // AttachCmd attaches a terminal to the session's tmux session.
@@ -12,11 +13,7 @@ type AttachCmd struct {
 }
 
 // Run execs tmux attach; detach with the tmux prefix key and d.
-func (c *AttachCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *AttachCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	rec, err := d.Record(env.Ctx, c.Name)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 	"github.com/ce-platform/ce/pkg/platform"
 	"github.com/ce-platform/ce/pkg/template"
 )
@@ -22,11 +23,7 @@ type NewCmd struct {
 }
 
 // Run creates the record and the tmux session with its runner.
-func (c *NewCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *NewCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	cwd, err := os.Getwd()
 	if err != nil {
 		return err

@@ -1,10 +1,8 @@
 package sessioncmd
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/bridge"
@@ -43,33 +41,18 @@ func (c *PendingCmd) Run(env *clikit.Env) error {
 		}
 		list = kept
 	}
-	if c.JSON {
-		enc := json.NewEncoder(env.Stdout)
-		for _, r := range list {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if len(list) == 0 {
-		env.Infof("no open questions")
-		return nil
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	head := "ID\tSESSION\tKIND\tTO\tAGE\tEXPIRES\tQUESTION"
+	l := clikit.Listing[pending.Request]{JSON: c.JSON, Empty: "no open questions",
+		Header: []string{"ID", "SESSION", "KIND", "TO", "AGE", "EXPIRES", "QUESTION"},
+		Row: func(r pending.Request) []string {
+			return []string{r.ID, orDash(r.Session), r.Kind, to(r), ago(r.Created), until(r.Expires), summary(r)}
+		}}
 	if c.All {
-		head = "ID\tSESSION\tKIND\tTO\tAGE\tEXPIRES\tSTATE\tQUESTION"
-	}
-	fmt.Fprintln(tw, head)
-	for _, r := range list {
-		state := ""
-		if c.All {
-			state = r.State + "\t"
+		l.Header = []string{"ID", "SESSION", "KIND", "TO", "AGE", "EXPIRES", "STATE", "QUESTION"}
+		l.Row = func(r pending.Request) []string {
+			return []string{r.ID, orDash(r.Session), r.Kind, to(r), ago(r.Created), until(r.Expires), r.State, summary(r)}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n", r.ID, orDash(r.Session), r.Kind, to(r), ago(r.Created), until(r.Expires), state, summary(r))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := l.Print(env, list); err != nil || c.JSON || len(list) == 0 {
 		return err
 	}
 	env.Hintf("answer with: ce-session answer ID TEXT (or the number of a choice)")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 )
 
 // RenameCmd renames a session.
@@ -13,11 +14,7 @@ type RenameCmd struct {
 }
 
 // Run renames an idle session: its records, runs and tmux session.
-func (c *RenameCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *RenameCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	if _, err := d.Rename(env.Ctx, c.Old, c.New); err != nil {
 		return err
 	}

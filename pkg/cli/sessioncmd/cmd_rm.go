@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 	"github.com/ce-platform/ce/pkg/platform"
 )
 
@@ -14,11 +15,7 @@ type RmCmd struct {
 }
 
 // Run stops the session's tmux session and removes its records and runs.
-func (c *RmCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *RmCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	if err := d.Remove(env.Ctx, c.Name, platform.Removal{Force: c.Force}); err != nil {
 		return busyHint(err, "wait for it, stop it with ce-session stop "+c.Name+", or pass --force")
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 	"github.com/ce-platform/ce/pkg/text"
 )
 
@@ -17,11 +18,7 @@ type ShowCmd struct {
 }
 
 // Run prints the session.
-func (c *ShowCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *ShowCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	r, err := d.Get(env.Ctx, c.Name)
 	if err != nil {
 		return err

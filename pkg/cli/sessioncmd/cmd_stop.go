@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 )
 
 // StopCmd interrupts the running prompt.
@@ -13,11 +14,7 @@ type StopCmd struct {
 }
 
 // Run stops the run; its partial output stays in the run directory.
-func (c *StopCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *StopCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	stopped, n, err := d.Stop(env.Ctx, c.Name, c.Clear)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/render"
 	"github.com/ce-platform/ce/pkg/rundir"
@@ -17,11 +18,7 @@ type TailCmd struct {
 }
 
 // Run prints the latest run, and with -f keeps following new runs.
-func (c *TailCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *TailCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	run, err := d.CurrentRun(env.Ctx, c.Name)
 	if err != nil {
 		return err

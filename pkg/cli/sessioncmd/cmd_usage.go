@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/dispatch"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/session"
 )
@@ -34,11 +35,7 @@ type usageReport struct {
 
 // Run prints per-session and total usage, the rate-limit state and parked
 // prompts.
-func (c *UsageCmd) Run(env *clikit.Env) error {
-	d, err := open(env)
-	if err != nil {
-		return err
-	}
+func (c *UsageCmd) Run(env *clikit.Env, d *dispatch.Driver) error {
 	recs, err := d.Sessions.List(env.Ctx, "")
 	if err != nil {
 		return err

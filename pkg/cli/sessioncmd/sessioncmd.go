@@ -8,35 +8,28 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/dispatch"
 )
 
 // CLI is the command line of ce-session.
 type CLI struct {
-	clikit.Globals
+	New     NewCmd     `cmd:"" help:"Create a session."`
+	Ls      LsCmd      `cmd:"" help:"List sessions."`
+	Show    ShowCmd    `cmd:"" help:"Show one session."`
+	Send    SendCmd    `cmd:"" help:"Send a prompt to a session and print the result."`
+	Tail    TailCmd    `cmd:"" help:"Print the events of a session's latest run."`
+	Stop    StopCmd    `cmd:"" help:"Interrupt the running prompt of a session."`
+	Rm      RmCmd      `cmd:"" help:"Remove a session."`
+	Rename  RenameCmd  `cmd:"" help:"Rename a session."`
+	Attach  AttachCmd  `cmd:"" help:"Attach a terminal to a session's tmux session, to watch it."`
+	Usage   UsageCmd   `cmd:"" help:"Show prompts, cost, tokens and time per session, and the rate-limit state."`
+	Pending PendingCmd `cmd:"" help:"List open questions from sessions (ask_user, session_ask)."`
+	Answer  AnswerCmd  `cmd:"" help:"Answer an open question."`
 
-	New        NewCmd        `cmd:"" help:"Create a session."`
-	Ls         LsCmd         `cmd:"" help:"List sessions."`
-	Show       ShowCmd       `cmd:"" help:"Show one session."`
-	Send       SendCmd       `cmd:"" help:"Send a prompt to a session and print the result."`
-	Tail       TailCmd       `cmd:"" help:"Print the events of a session's latest run."`
-	Stop       StopCmd       `cmd:"" help:"Interrupt the running prompt of a session."`
-	Rm         RmCmd         `cmd:"" help:"Remove a session."`
-	Rename     RenameCmd     `cmd:"" help:"Rename a session."`
-	Attach     AttachCmd     `cmd:"" help:"Attach a terminal to a session's tmux session, to watch it."`
-	Usage      UsageCmd      `cmd:"" help:"Show prompts, cost, tokens and time per session, and the rate-limit state."`
-	Pending    PendingCmd    `cmd:"" help:"List open questions from sessions (ask_user, session_ask)."`
-	Answer     AnswerCmd     `cmd:"" help:"Answer an open question."`
-	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+	clikit.Base
 }
-
-// GlobalFlags gives clikit the global flags.
-func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
-
-// CompletionCmd prints a completion script.
-type CompletionCmd struct{ clidoc.CompletionCmd }
 
 // App is ce-session's description, for Main and the doc generator.
 func App() clikit.App {
@@ -44,6 +37,7 @@ func App() clikit.App {
 		Name:        "ce-session",
 		Description: "manage named Claude sessions and send them prompts\n\nCreate sessions, send prompts, follow and stop runs. Each session is a tmux session on ce's own tmux server; its conversation continues across prompts.",
 		CLI:         &CLI{},
+		Options:     []kong.Option{kong.BindSingletonProvider(open)},
 	}
 }
 

@@ -1,10 +1,7 @@
 package vaultcmd
 
 import (
-	"encoding/json"
-	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	"github.com/ce-platform/ce/pkg/vault"
@@ -33,27 +30,12 @@ func (c *LsCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return vaultErr(err)
 	}
-	if c.JSON {
-		enc := json.NewEncoder(env.Stdout)
-		for _, e := range entries {
-			if err := enc.Encode(e); err != nil {
-				return err
+	return clikit.Listing[vault.Entry]{JSON: c.JSON, Empty: "no secrets", Header: []string{"KEY", "TAGS", "UPDATED", "SOURCE"},
+		Row: func(e vault.Entry) []string {
+			tags := strings.Join(e.Tags, ",")
+			if tags == "" {
+				tags = "-"
 			}
-		}
-		return nil
-	}
-	if len(entries) == 0 {
-		env.Infof("no secrets")
-		return nil
-	}
-	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tTAGS\tUPDATED\tSOURCE")
-	for _, e := range entries {
-		tags := strings.Join(e.Tags, ",")
-		if tags == "" {
-			tags = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Key, tags, e.Updated.Local().Format("2006-01-02 15:04"), e.Source)
-	}
-	return tw.Flush()
+			return []string{e.Key, tags, e.Updated.Local().Format("2006-01-02 15:04"), e.Source}
+		}}.Print(env, entries)
 }

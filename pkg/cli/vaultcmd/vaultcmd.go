@@ -18,34 +18,26 @@ import (
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
-	"github.com/ce-platform/ce/pkg/clidoc"
 	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/vault"
 )
 
 // CLI is the command line of ce-vault.
 type CLI struct {
-	clikit.Globals
+	Init   InitCmd   `cmd:"" help:"Create the vault: a new age identity, encrypted with a passphrase."`
+	Set    SetCmd    `cmd:"" help:"Store a secret read from stdin (no passphrase needed)."`
+	Get    GetCmd    `cmd:"" help:"Print a secret's value."`
+	Ls     LsCmd     `cmd:"" help:"List the secrets: keys, tags and times, never values."`
+	Rm     RmCmd     `cmd:"" help:"Remove a secret."`
+	Exec   ExecCmd   `cmd:"" help:"Run a command with secrets in its environment."`
+	Passwd PasswdCmd `cmd:"" help:"Change the passphrase (the secrets are untouched)."`
+	Serve  ServeCmd  `cmd:"" help:"Run the agent: keep the vault unlocked in memory and answer vault.* calls."`
+	Lock   LockCmd   `cmd:"" help:"Lock the running agent at once."`
+	Unlock UnlockCmd `cmd:"" help:"Unlock the running agent."`
+	Status StatusCmd `cmd:"" help:"Say whether the vault exists and whether the agent runs unlocked."`
 
-	Init       InitCmd       `cmd:"" help:"Create the vault: a new age identity, encrypted with a passphrase."`
-	Set        SetCmd        `cmd:"" help:"Store a secret read from stdin (no passphrase needed)."`
-	Get        GetCmd        `cmd:"" help:"Print a secret's value."`
-	Ls         LsCmd         `cmd:"" help:"List the secrets: keys, tags and times, never values."`
-	Rm         RmCmd         `cmd:"" help:"Remove a secret."`
-	Exec       ExecCmd       `cmd:"" help:"Run a command with secrets in its environment."`
-	Passwd     PasswdCmd     `cmd:"" help:"Change the passphrase (the secrets are untouched)."`
-	Serve      ServeCmd      `cmd:"" help:"Run the agent: keep the vault unlocked in memory and answer vault.* calls."`
-	Lock       LockCmd       `cmd:"" help:"Lock the running agent at once."`
-	Unlock     UnlockCmd     `cmd:"" help:"Unlock the running agent."`
-	Status     StatusCmd     `cmd:"" help:"Say whether the vault exists and whether the agent runs unlocked."`
-	Completion CompletionCmd `cmd:"" help:"Print the shell completion script."`
+	clikit.Base
 }
-
-// GlobalFlags gives clikit the global flags.
-func (c *CLI) GlobalFlags() *clikit.Globals { return &c.Globals }
-
-// CompletionCmd prints a completion script.
-type CompletionCmd struct{ clidoc.CompletionCmd }
 
 // App is ce-vault's description, for Main and the doc generator.
 func App() clikit.App {
