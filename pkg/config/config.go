@@ -50,6 +50,7 @@ type Agent struct {
 	Command        string            `yaml:"command"`         // program name or path
 	Args           []string          `yaml:"args"`            // extra arguments for every run
 	Env            map[string]string `yaml:"env"`             // extra environment for every run
+	EnvPass        []string          `yaml:"env_pass"`        // more variables sessions may see
 	Model          string            `yaml:"model"`           // "" leaves it to claude
 	PermissionMode string            `yaml:"permission_mode"` // "" leaves it to claude
 	MaxTurns       int               `yaml:"max_turns"`       // 0 means no limit
@@ -63,6 +64,7 @@ func (a *Agent) setDefaults() {
 	a.Command = "claude"
 	a.Args = []string{}
 	a.Env = map[string]string{}
+	a.EnvPass = []string{}
 	a.LaunchGap = Duration(time.Second)
 }
 
@@ -79,6 +81,14 @@ func (a *Agent) validate(v *validator) {
 			v.fail(key, "an environment variable name must not contain '=' or NUL")
 		case strings.ContainsAny(a.Env[name], "\x00"):
 			v.fail(key, "an environment variable value must not contain NUL")
+		}
+	}
+	for _, name := range a.EnvPass {
+		switch {
+		case name == "" || strings.ContainsAny(name, "=\x00"):
+			v.fail("env_pass", "%q is not an environment variable name", name)
+		case strings.HasPrefix(name, "CE_"):
+			v.fail("env_pass", "%s is ce's own variable and never reaches a session", name)
 		}
 	}
 	if a.PermissionMode != "" {

@@ -29,7 +29,7 @@ func TestDefaultIsValid(t *testing.T) {
 		t.Errorf("Default().Source() = %q, want \"\"", c.Source())
 	}
 	want := &Config{
-		Agent:     Agent{Command: "claude", Args: []string{}, Env: map[string]string{}, LaunchGap: Duration(time.Second)},
+		Agent:     Agent{Command: "claude", Args: []string{}, Env: map[string]string{}, EnvPass: []string{}, LaunchGap: Duration(time.Second)},
 		Sessions:  Sessions{MaxPerUser: 5, PromptTimeout: Duration(2 * time.Hour), KeepWarm: Duration(10 * time.Minute), MaxWarm: 4},
 		Queue:     Queue{MaxParallel: 8, Retries: 1},
 		Events:    Events{MaxSize: 16 << 20, Keep: 3},
@@ -122,6 +122,7 @@ log:
 			Command:        "/opt/claude/bin/claude",
 			Args:           []string{"--verbose", "--add-dir=/x"},
 			Env:            map[string]string{"FOO": "bar", "EMPTY": "", "NUM": "5"},
+			EnvPass:        []string{},
 			Model:          "opus",
 			PermissionMode: "acceptEdits",
 			MaxTurns:       20,
@@ -158,11 +159,11 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top far", "telegram:\n  token: x\n",
 			`c.yaml:1: unknown key "telegram" (known keys: agent, cron, enabled, events, heartbeat, log, mcp, memory, queue, sessions, templates, vault)`, ""},
 		{"unknown nested", "agent:\n  command: claude\n\n  modle: opus\n",
-			`c.yaml:4: unknown key "agent.modle" (did you mean "model"? known keys under agent: args, command, env, launch_gap, max_turns, model, permission_mode)`, ""},
+			`c.yaml:4: unknown key "agent.modle" (did you mean "model"? known keys under agent: args, command, env, env_pass, launch_gap, max_turns, model, permission_mode)`, ""},
 		{"unknown nested case", "log:\n  Level: info\n",
 			`c.yaml:2: unknown key "log.Level" (did you mean "level"? known keys under log: level)`, ""},
 		{"unknown via merge", "agent:\n  <<: {comand: x}\n",
-			`c.yaml:2: unknown key "agent.comand" (did you mean "command"? known keys under agent: args, command, env, launch_gap, max_turns, model, permission_mode)`, ""},
+			`c.yaml:2: unknown key "agent.comand" (did you mean "command"? known keys under agent: args, command, env, env_pass, launch_gap, max_turns, model, permission_mode)`, ""},
 
 		// The extension, MCP and template sections.
 		{"unknown template key", "templates:\n  docs:\n    modle: x\n",

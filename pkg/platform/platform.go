@@ -12,8 +12,10 @@ package platform
 
 import (
 	"context"
+	"os"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/agentenv"
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/eventlog"
@@ -54,9 +56,11 @@ func Open(st *statedir.Dir, cfg *config.Config, cfgPath string, log zerolog.Logg
 		Sessions:   session.Open(st),
 		Queue:      queue.Open(st),
 		Events:     eventlog.Open(st.Root, eventlog.Options{MaxSize: int64(cfg.Events.MaxSize), Keep: cfg.Events.Keep, LockDir: st.Path("locks")}),
-		Tmux:       &tmux.Server{Socket: st.TmuxSocket()},
-		Log:        log,
-		Now:        time.Now,
+		// ce's tmux server, and so every session's runner, starts with
+		// the allowlisted environment only.
+		Tmux: &tmux.Server{Socket: st.TmuxSocket(), Env: agentenv.Allowed(os.Environ(), cfg.Agent.EnvPass)},
+		Log:  log,
+		Now:  time.Now,
 	}
 }
 

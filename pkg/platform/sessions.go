@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/agentenv"
 	"github.com/ce-platform/ce/pkg/binpath"
 	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/queue"
@@ -147,13 +149,21 @@ func (p *Platform) sessionDir(ns NewSession, tmpl template.Template) (string, er
 	return dir, nil
 }
 
-// RunnerArgv is the command line of a session's runner.
+// RunnerArgv is the command line of a session's runner. It runs under
+// env -i with the allowlisted environment: a tmux server started by an
+// older ce, or by hand, may hold more, and what a process starts with
+// stays readable in /proc/PID/environ.
 func (p *Platform) RunnerArgv(name string) ([]string, error) {
 	exe, err := binpath.Find(identity.Program)
 	if err != nil {
 		return nil, err
 	}
-	return identity.Argv(exe, p.State.Root, p.ConfigPath, name), nil
+	envExe, err := exec.LookPath("env")
+	if err != nil {
+		return nil, fmt.Errorf("env(1) not found on PATH: %w", err)
+	}
+	argv := append([]string{envExe, "-i"}, agentenv.Allowed(os.Environ(), p.Config.Agent.EnvPass)...)
+	return append(argv, identity.Argv(exe, p.State.Root, p.ConfigPath, name)...), nil
 }
 
 // StartRunner starts the runner of a session in its tmux session, creating

@@ -15,10 +15,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/agentenv"
 	"github.com/ce-platform/ce/pkg/statedir"
 )
 
@@ -289,6 +291,22 @@ func (s *Supervisor) supervise(ctx context.Context, i int, p Piece) {
 	}
 }
 
+// pieceEnv is the environment of a piece: ce up's, but the variables that
+// lead to secrets (the vault's passphrase file) go to the piece that needs
+// them only; the queue worker, which starts ce's tmux server, never has
+// them.
+func pieceEnv(piece string, env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if agentenv.Secret(name) && !(piece == "vault" && name == PassphraseEnv) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
 // runOnce starts the child and waits for it to exit or for ctx, in which
 // case it stops the child's process group: SIGTERM, then SIGKILL after the
 // grace period. The error says how the child ended.
@@ -299,7 +317,7 @@ func (s *Supervisor) runOnce(ctx context.Context, i int, p Piece) error {
 	}
 	defer out.Close()
 	cmd := exec.Command(p.Path, p.Args...)
-	cmd.Env = append(os.Environ(), p.Env...)
+	cmd.Env = append(pieceEnv(p.Name, os.Environ()), p.Env...)
 	cmd.Stdout, cmd.Stderr = out, out
 	// Pdeathsig: a supervisor killed with SIGKILL leaves no orphans behind.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}

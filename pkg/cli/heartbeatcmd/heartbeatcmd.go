@@ -67,7 +67,7 @@ func open(env *clikit.Env) (*heartbeat.Engine, error) {
 	}
 	e := heartbeat.New(st, cfg)
 	base := os.Environ()
-	e.ChildEnv = func() []string { return agentenv.Build(base, e.Config().Agent.Env) }
+	e.ChildEnv = func() []string { return agentenv.Build(base, e.Config().Agent.Env, e.Config().Agent.EnvPass) }
 	e.Log = env.Logger()
 	e.Store().OnCorrupt = env.Corrupted
 	return e, nil

@@ -80,16 +80,16 @@ func (c *RunnerCmd) Run(env *clikit.Env) error {
 		Session: c.Name,
 		State:   st,
 		Env: func() []string {
-			agentEnv := cfg.Agent.Env
+			agent := cfg.Agent
 			if cfgPath != "" {
 				// A cold start picks up configuration changes.
 				if fresh, err := config.Load(cfgPath, true); err == nil {
-					agentEnv = fresh.Agent.Env
+					agent = fresh.Agent
 				} else {
 					log.Warn().Err(err).Msg("config no longer loads; using the one read at start")
 				}
 			}
-			return agentenv.Build(base, agentEnv)
+			return agentenv.Build(base, agent.Env, agent.EnvPass)
 		},
 		LaunchGap: time.Duration(cfg.Agent.LaunchGap),
 		KeepWarm:  time.Duration(cfg.Sessions.KeepWarm),
