@@ -35,6 +35,10 @@ const shutdownGrace = time.Second
 
 // Server is the broker. Make one with NewServer and run it with Serve.
 type Server struct {
+	// Owners reserves namespaces of methods to programs (see Owner); set
+	// it before Serve. Without it any peer may provide any method.
+	Owners []Owner
+
 	log         zerolog.Logger
 	uid         int // peers must run as this uid
 	queueFrames int
@@ -421,6 +425,10 @@ func (s *Server) provide(c *conn, m *message, methods []string) {
 	for _, name := range methods {
 		if err := CheckMethod(name); err != nil {
 			c.replyErr(m, rpcErrorf(CodeInvalidParams, "invalid params: %v", err))
+			return
+		}
+		if err := s.checkOwner(c, name); err != nil {
+			c.replyErr(m, err)
 			return
 		}
 	}

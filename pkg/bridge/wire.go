@@ -28,7 +28,7 @@ const (
 	CodeCancelled      = -32003 // the caller cancelled the call
 	CodeConflict       = -32004 // another connection provides the method
 	CodeShuttingDown   = -32005 // the broker is stopping
-	CodeForbidden      = -32006 // the peer runs as another user
+	CodeForbidden      = -32006 // the peer may not: another user, or a method reserved to another program
 )
 
 // RPCError is a JSON-RPC error answer.

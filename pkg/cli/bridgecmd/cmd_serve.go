@@ -55,7 +55,11 @@ func (c *ServeCmd) Run(env *clikit.Env) error {
 				dm.Log.Info().Msg("the broker has nothing to reload")
 			}
 		}()
+		srv := bridge.NewServer(dm.Log)
+		if srv.Owners, err = owners(); err != nil {
+			return clikit.Fail("install the ce commands side by side", "%v", err)
+		}
 		dm.Log.Info().Str("socket", st.BridgeSocket()).Msg("broker serving")
-		return bridge.NewServer(dm.Log).Serve(ctx, ln)
+		return srv.Serve(ctx, ln)
 	})
 }

@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 			os.Exit(instantagent.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
 		"ce-heartbeat": func() { os.Exit(heartbeatcmd.Main(os.Args[1:])) },
+		"bridge-squat": func() { os.Exit(squat()) },
 	})
 }
 

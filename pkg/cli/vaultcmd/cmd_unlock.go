@@ -1,9 +1,15 @@
 package vaultcmd
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
 
+	"github.com/ce-platform/ce/pkg/binpath"
+	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/cli/clikit"
+	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/vault"
 )
 
@@ -32,6 +38,9 @@ func (c *UnlockCmd) Run(env *clikit.Env) error {
 	} else if err != nil {
 		return clikit.Fail("ce-vault status shows the agent", "the vault agent: %v", err)
 	}
+	if err := verifyAgent(env.Ctx, st, a); err != nil {
+		return clikit.Fail("ce-bridge call bridge.providers shows who provides the vault's methods; ce status what runs", "%v", err)
+	}
 	pass, err := c.read(env, "passphrase of the vault: ", false)
 	if errors.Is(err, errNoPassphrase) {
 		return clikit.Fail("run ce-vault unlock on a terminal, or set CE_VAULT_PASSPHRASE_FILE", "no passphrase: stdin is not a terminal and no passphrase file is set")
@@ -48,4 +57,54 @@ func (c *UnlockCmd) Run(env *clikit.Env) error {
 	}
 	env.Infof("unlocked the agent")
 	return nil
+}
+
+// verifyAgent checks, before a passphrase is sent, that the broker is ce's
+// own ce-bridge and that what provides vault.unlock is this very ce-vault
+// program: a process that squats the socket or the method gets nothing.
+func verifyAgent(ctx context.Context, st *statedir.Dir, a agent) error {
+	want, err := programBeside("ce-bridge")
+	if err != nil {
+		return err
+	}
+	pid, exe, err := bridge.BrokerProgram(bridge.Socket(st))
+	if err != nil {
+		return fmt.Errorf("cannot check the broker: %w", err)
+	}
+	if exe != want {
+		return fmt.Errorf("the broker (pid %d) runs %s, not %s: the passphrase was not sent", pid, exe, want)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if self, err = bridge.Resolve(self); err != nil {
+		return err
+	}
+	var res struct {
+		Providers []bridge.ProviderInfo `json:"providers"`
+	}
+	if err := a.c.Call(ctx, "bridge.providers", nil, &res); err != nil {
+		return fmt.Errorf("cannot ask the broker who provides %s: %w", vault.MethodUnlock, err)
+	}
+	for _, p := range res.Providers {
+		if p.Method != vault.MethodUnlock {
+			continue
+		}
+		if exe, err := bridge.ProgramOf(p.PID); err != nil || exe != self {
+			return fmt.Errorf("%s is provided by pid %d (%s), not by %s: the passphrase was not sent", vault.MethodUnlock, p.PID, exe, self)
+		}
+		return nil
+	}
+	return errNoAgent
+}
+
+// programBeside is the ce program name as the broker would find it, with
+// symlinks resolved.
+func programBeside(name string) (string, error) {
+	p, err := binpath.Find(name)
+	if err != nil {
+		return "", err
+	}
+	return bridge.Resolve(p)
 }
