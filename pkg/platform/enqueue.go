@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/queue"
+	"github.com/ce-platform/ce/pkg/runner/identity"
 	"github.com/ce-platform/ce/pkg/session"
 )
 
@@ -48,6 +50,30 @@ func (p *Platform) Enqueue(ctx context.Context, pr Prompt) (queue.Item, error) {
 	}
 	p.queued(ctx, it, pr.Data)
 	return it, nil
+}
+
+// ForeignError refuses a prompt that a session's process sends to another
+// session: sessions talk to each other with session_ask, which keeps its
+// rules against cycles.
+type ForeignError struct{ From, To string }
+
+func (e *ForeignError) Error() string {
+	return fmt.Sprintf("refused: this process runs inside session %s and may not queue prompts for session %s", e.From, e.To)
+}
+
+// Hint says how sessions talk to each other.
+func (e *ForeignError) Hint() string {
+	return "a session asks another with the session_ask tool (ce_sessions)"
+}
+
+// CheckSender refuses, with a *ForeignError, a command run inside one
+// session that would queue a prompt for another (the front ends for
+// people call it; tools have their own rules).
+func (p *Platform) CheckSender(ctx context.Context, target string) error {
+	if from, ok := identity.SessionOf(os.Getpid()); ok && from != target {
+		return &ForeignError{From: from, To: target}
+	}
+	return nil
 }
 
 // Retry queues again the prompt of a failed or cancelled item, as a new

@@ -146,6 +146,15 @@ func (s *Server) PanePID(ctx context.Context, name string) (int, error) {
 	return strconv.Atoi(pid)
 }
 
+// PaneTTYs lists the terminals of every pane of the server.
+func (s *Server) PaneTTYs(ctx context.Context) ([]string, error) {
+	out, err := s.run(ctx, "list-panes", "-a", "-F", "#{pane_tty}")
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(out), nil
+}
+
 // KillSession kills the tmux session of name; a missing session is not an
 // error.
 func (s *Server) KillSession(ctx context.Context, name string) error {

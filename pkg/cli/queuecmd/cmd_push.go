@@ -30,6 +30,9 @@ func (c *PushCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
+	if err := d.CheckSender(env.Ctx, c.Session); err != nil {
+		return err
+	}
 	it, err := d.Enqueue(env.Ctx, platform.Prompt{Session: c.Session, Text: prompt, Source: "cli"})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ce-platform/ce/pkg/cli/clikit"
 	ask "github.com/ce-platform/ce/pkg/ext/ask/asknotify"
+	"github.com/ce-platform/ce/pkg/origin"
 	"github.com/ce-platform/ce/pkg/pending"
 	"github.com/ce-platform/ce/pkg/platform"
 )
@@ -27,6 +28,10 @@ func (c *AnswerCmd) Run(env *clikit.Env) error {
 	ps, e, err := openPending(env)
 	if err != nil {
 		return err
+	}
+	if o := origin.Self(env.Ctx, e.State.TmuxSocket()); !o.Person() {
+		return clikit.Fail("a session asks the person with ask_user and another session with session_ask; it does not answer for them",
+			"refused: answers to the person's questions come from the person, and %s", o.Why())
 	}
 	text := strings.Join(c.Text, " ")
 	r, err := ps.Resolve(env.Ctx, id, text, "user:"+platform.DefaultUser())

@@ -39,6 +39,9 @@ func (c *SendCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
+	if err := d.CheckSender(env.Ctx, c.Name); err != nil {
+		return err
+	}
 	it, err := d.Enqueue(env.Ctx, platform.Prompt{Session: c.Name, Text: prompt, Source: "cli"})
 	if err != nil {
 		return err
