@@ -1,31 +1,27 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ce-platform/ce/pkg/supervisor"
-	"github.com/ce-platform/ce/pkg/testkit/benchbin"
 
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/dispatch"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/session"
-	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/supervisor"
+	"github.com/ce-platform/ce/pkg/testkit/benchbin"
+	"github.com/ce-platform/ce/pkg/testkit/benchmetric"
 	"github.com/ce-platform/ce/pkg/testkit/claudebin"
-	"github.com/ce-platform/ce/pkg/testkit/fakeapi"
+	"github.com/ce-platform/ce/pkg/testkit/claudetest"
 	"github.com/ce-platform/ce/pkg/testkit/instantagent"
 	"github.com/rs/zerolog"
 )
@@ -37,101 +33,41 @@ func TestMain(m *testing.M) {
 	os.Exit(benchbin.Main(m, &binDir, "cmd/ce", "cmd/ce-session", "cmd/ce-queue", "cmd/ce-mcp", "cmd/ce-bridge", "cmd/ce-cron", "cmd/ce-heartbeat", "internal/tools/instant-agent"))
 }
 
-// platform is one state directory with its config and environment.
-type platform struct {
-	tb    testing.TB
-	dir   string
-	state string
-	env   []string
-}
+// platform is one state directory with its config and environment, whose
+// daemons are stopped with SIGINT and whose tmux server is killed when the
+// benchmark ends.
+type platform struct{ *benchbin.Platform }
 
 func newPlatform(tb testing.TB, config string, extraEnv ...string) *platform {
 	tb.Helper()
-	dir := tb.TempDir()
-	p := &platform{tb: tb, dir: dir, state: filepath.Join(dir, "state")}
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	p.env = append(os.Environ(), "CE_STATE_DIR="+p.state, "CE_CONFIG="+cfg, "PATH="+binDir+":"+os.Getenv("PATH"))
-	p.env = append(p.env, extraEnv...)
+	p := benchbin.NewPlatform(tb, binDir, config, extraEnv...)
+	p.Stop = os.Interrupt
 	tb.Cleanup(func() {
-		exec.Command("tmux", "-S", filepath.Join(p.state, "tmux.sock"), "kill-server").Run()
+		exec.Command("tmux", "-S", filepath.Join(p.State, "tmux.sock"), "kill-server").Run()
 	})
-	return p
-}
-
-func (p *platform) run(args ...string) string {
-	p.tb.Helper()
-	cmd := exec.Command(filepath.Join(binDir, args[0]), args[1:]...)
-	cmd.Env, cmd.Dir = p.env, p.dir
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		p.tb.Fatalf("%s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
-	}
-	return out.String()
-}
-
-func (p *platform) start(args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(binDir, args[0]), args[1:]...)
-	cmd.Env, cmd.Dir = p.env, p.dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		p.tb.Fatal(err)
-	}
-	p.tb.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			// Stuck: its goroutines say where.
-			cmd.Process.Signal(syscall.SIGQUIT)
-			<-done
-			p.tb.Errorf("%s did not stop on SIGINT:\n%s", strings.Join(args, " "), out.String())
-		}
-	})
-	return cmd
+	return &platform{p}
 }
 
 func instantConfig(keepWarm string) string {
 	return fmt.Sprintf("agent:\n  command: %s\n  launch_gap: 0s\nsessions:\n  keep_warm: %s\n", filepath.Join(binDir, "instant-agent"), keepWarm)
 }
 
-// percentile returns the p-th percentile (0..100) of ds.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(float64(len(s)-1) * p / 100)
-	return s[i]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
 // timeSends runs n sends and reports p50 and p90.
 func timeSends(b *testing.B, p *platform, name string, n int) {
-	var lat []time.Duration
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		out := p.run("ce-session", "send", name, fmt.Sprintf("prompt %d", i))
-		lat = append(lat, time.Since(start))
-		if !strings.Contains(out, fmt.Sprintf("prompt %d", i)) {
+	lat := benchmetric.Latencies(n, func(i int) {
+		if out := p.Run("ce-session", "send", name, fmt.Sprintf("prompt %d", i)); !strings.Contains(out, fmt.Sprintf("prompt %d", i)) {
 			b.Fatalf("send %d printed %q", i, out)
 		}
-	}
-	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
-	b.ReportMetric(ms(percentile(lat, 90)), "p90-ms")
+	})
+	benchmetric.ReportPercentiles(b, lat, 50, 90)
 }
 
 // BenchmarkSendInstant: ce-session send end to end with the instant agent
 // (warm, the default), so ce's own cost is what is measured.
 func BenchmarkSendInstant(b *testing.B) {
 	p := newPlatform(b, instantConfig("10m"))
-	p.run("ce-session", "new", "s")
-	p.run("ce-session", "send", "s", "warm up")
+	p.Run("ce-session", "new", "s")
+	p.Run("ce-session", "send", "s", "warm up")
 	b.ResetTimer()
 	timeSends(b, p, "s", 50*b.N)
 }
@@ -140,9 +76,9 @@ func BenchmarkSendInstant(b *testing.B) {
 // queue's history: a send must cost what it costs with none.
 func BenchmarkSendHistory100k(b *testing.B) {
 	p := newPlatform(b, instantConfig("10m"))
-	p.run("ce-session", "new", "s")
-	p.run("ce-session", "send", "s", "warm up")
-	writeHistory(b, p.state, 100_000)
+	p.Run("ce-session", "new", "s")
+	p.Run("ce-session", "send", "s", "warm up")
+	writeHistory(b, p.State, 100_000)
 	b.ResetTimer()
 	timeSends(b, p, "s", 50*b.N)
 }
@@ -174,44 +110,30 @@ func writeHistory(b *testing.B, state string, n int) {
 // BenchmarkSendInstantCold: the same with one agent process per prompt.
 func BenchmarkSendInstantCold(b *testing.B) {
 	p := newPlatform(b, instantConfig("0s"))
-	p.run("ce-session", "new", "s")
+	p.Run("ce-session", "new", "s")
 	b.ResetTimer()
 	timeSends(b, p, "s", 30*b.N)
 }
 
-func claudePlatform(b *testing.B, keepWarm string) *platform {
-	claude, err := claudebin.Ensure()
-	if err != nil {
-		b.Fatal(err)
-	}
-	api, err := fakeapi.Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(api.Close)
+// claudeSends times n sends to a session of the real claude against the
+// fake API, after a first one, with keep_warm set to keepWarm.
+func claudeSends(b *testing.B, keepWarm string, n int) {
+	claude, api := claudetest.Start(b)
 	home := b.TempDir()
 	cfg := fmt.Sprintf("agent:\n  command: %s\n  launch_gap: 0s\nsessions:\n  keep_warm: %s\n", claude, keepWarm)
-	return newPlatform(b, cfg, claudebin.Env(home, api.URL())...)
+	p := newPlatform(b, cfg, claudebin.Env(home, api.URL())...)
+	p.Run("ce-session", "new", "s")
+	p.Run("ce-session", "send", "s", "first")
+	b.ResetTimer()
+	timeSends(b, p, "s", n)
 }
 
 // BenchmarkClaudeWarm: a later prompt to a warm session, real claude and
 // the fake API.
-func BenchmarkClaudeWarm(b *testing.B) {
-	p := claudePlatform(b, "10m")
-	p.run("ce-session", "new", "s")
-	p.run("ce-session", "send", "s", "first")
-	b.ResetTimer()
-	timeSends(b, p, "s", 10*b.N)
-}
+func BenchmarkClaudeWarm(b *testing.B) { claudeSends(b, "10m", 10*b.N) }
 
 // BenchmarkClaudeCold: the same prompt with a cold start each time.
-func BenchmarkClaudeCold(b *testing.B) {
-	p := claudePlatform(b, "0s")
-	p.run("ce-session", "new", "s")
-	p.run("ce-session", "send", "s", "first")
-	b.ResetTimer()
-	timeSends(b, p, "s", 5*b.N)
-}
+func BenchmarkClaudeCold(b *testing.B) { claudeSends(b, "0s", 5*b.N) }
 
 // BenchmarkFollowLatency: a line the agent prints reaches a follower in
 // another process (through the runner, as for send and tail -f). The
@@ -219,9 +141,9 @@ func BenchmarkClaudeCold(b *testing.B) {
 func BenchmarkFollowLatency(b *testing.B) {
 	p := newPlatform(b, fmt.Sprintf("agent:\n  command: %s\n  launch_gap: 0s\n  env:\n    %s: \"1\"\n",
 		filepath.Join(binDir, "instant-agent"), instantagent.StampEnv))
-	p.run("ce-session", "new", "f")
-	p.start("ce-queue", "serve")
-	st, _ := statedir.Open(p.state)
+	p.Run("ce-session", "new", "f")
+	p.Start("ce-queue", "serve")
+	st := p.StateDir()
 	cfg := config.Default()
 	d := dispatch.New(st, cfg, "", zerolog.Nop())
 	var lat []time.Duration
@@ -253,34 +175,26 @@ func BenchmarkFollowLatency(b *testing.B) {
 	if len(lat) == 0 {
 		b.Fatal("no stamped lines")
 	}
-	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
-	b.ReportMetric(ms(percentile(lat, 99)), "p99-ms")
+	benchmetric.ReportPercentiles(b, lat, 50, 99)
 }
 
 // BenchmarkLsCold100: a cold ce-session ls with 100 sessions.
 func BenchmarkLsCold100(b *testing.B) {
 	p := newPlatform(b, instantConfig("0s"))
-	st, err := statedir.Open(p.state)
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := p.StateDir()
 	ss := session.Open(st)
 	for i := 0; i < 100; i++ {
-		if _, err := ss.Create(context.Background(), session.Record{Name: fmt.Sprintf("s%03d", i), User: fmt.Sprintf("u%d", i), Dir: p.dir, Status: session.Idle}, 5); err != nil {
+		if _, err := ss.Create(context.Background(), session.Record{Name: fmt.Sprintf("s%03d", i), User: fmt.Sprintf("u%d", i), Dir: p.Dir, Status: session.Idle}, 5); err != nil {
 			b.Fatal(err)
 		}
 	}
-	var lat []time.Duration
 	b.ResetTimer()
-	for i := 0; i < 20*b.N; i++ {
-		start := time.Now()
-		out := p.run("ce-session", "ls")
-		lat = append(lat, time.Since(start))
-		if strings.Count(out, "\n") != 101 {
-			b.Fatalf("ls printed %d lines", strings.Count(out, "\n"))
+	lat := benchmetric.Latencies(20*b.N, func(int) {
+		if n := strings.Count(p.Run("ce-session", "ls"), "\n"); n != 101 {
+			b.Fatalf("ls printed %d lines", n)
 		}
-	}
-	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
+	})
+	benchmetric.ReportPercentiles(b, lat, 50)
 }
 
 // BenchmarkThroughput: 200 prompts over 20 sessions through the worker
@@ -293,13 +207,13 @@ func BenchmarkThroughput1000(b *testing.B) { throughput(b, 50, 1000) }
 func throughput(b *testing.B, sessions, prompts int) {
 	p := newPlatform(b, instantConfig("10m")+fmt.Sprintf("  max_per_user: %d\n  max_warm: %d\nqueue:\n  max_parallel: %d\n", sessions, sessions, sessions))
 	for i := 0; i < sessions; i++ {
-		p.run("ce-session", "new", fmt.Sprintf("t%02d", i))
+		p.Run("ce-session", "new", fmt.Sprintf("t%02d", i))
 	}
-	st, _ := statedir.Open(p.state)
+	st := p.StateDir()
 	q := queue.Open(st)
 	b.ResetTimer()
 	start := time.Now()
-	p.start("ce-queue", "serve")
+	p.Start("ce-queue", "serve")
 	var wg sync.WaitGroup
 	for i := 0; i < prompts; i++ {
 		wg.Add(1)
@@ -336,9 +250,9 @@ func throughput(b *testing.B, sessions, prompts int) {
 // two idle seconds.
 func BenchmarkUp(b *testing.B) {
 	p := newPlatform(b, instantConfig("10m")+"enabled: [ask, sessions, cron, heartbeat]\n")
-	st, _ := statedir.Open(p.state)
+	st := p.StateDir()
 	start := time.Now()
-	up := p.start("ce", "up")
+	up := p.Start("ce", "up")
 	var pids []int
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		s, err := supervisor.ReadStatus(supervisor.StatusFile(st))
@@ -358,52 +272,18 @@ func BenchmarkUp(b *testing.B) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	b.ReportMetric(ms(time.Since(start)), "healthy-ms")
+	b.ReportMetric(benchmetric.MS(time.Since(start)), "healthy-ms")
 	pids = append(pids, up.Process.Pid)
-	b.ReportMetric(settledRSSMB(pids), "rss-MB")
+	rss, err := benchmetric.SettledRSSMB(pids...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(rss, "rss-MB")
 	// Idle CPU is a rate: it needs a window of doing nothing to measure.
 	const window = 2 * time.Second
 	cpu0 := procCPU(pids)
 	<-time.After(window)
 	b.ReportMetric(float64(procCPU(pids)-cpu0)/window.Seconds(), "idle-cpu-%") // ticks are 1/100 s
-}
-
-// settledRSSMB sums VmRSS of the processes once start-up work is over: when
-// the sum stops changing between readings (at most 10 s).
-func settledRSSMB(pids []int) float64 {
-	sum := func() float64 {
-		t := 0.0
-		for _, pid := range pids {
-			t += procRSSMB(pid)
-		}
-		return t
-	}
-	last, same := sum(), 0
-	for deadline := time.Now().Add(10 * time.Second); same < 3 && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-		now := sum()
-		if now == last {
-			same++
-		} else {
-			last, same = now, 0
-		}
-	}
-	return last
-}
-
-// procRSSMB reads VmRSS of a process in MB.
-func procRSSMB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
 
 // procCPU sums utime+stime (clock ticks, 100 per second) of processes.

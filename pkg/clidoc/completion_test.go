@@ -33,28 +33,20 @@ func TestCompletionScripts(t *testing.T) {
 		t.Errorf("bash script:\n%s\nwant it to end in %q", bash, want)
 	}
 	zsh := script(t, "zsh")
-	for _, want := range []string{
+	checkContains(t, "zsh script", zsh, []string{
 		"#compdef ce-sample\n",
 		"\nautoload -U +X bashcompinit && bashcompinit\ncomplete -o default -o bashdefault -C ce-sample ce-sample\n",
 		"\nif [[ ${funcstack[1]-} == _ce-sample ]]; then\n  _bash_complete -o default -o bashdefault -C ce-sample\nfi\n",
-	} {
-		if !strings.Contains(zsh, want) {
-			t.Errorf("zsh script lacks %q:\n%s", want, zsh)
-		}
-	}
+	})
 	if !strings.HasPrefix(zsh, "#compdef ce-sample\n") {
 		t.Errorf("zsh script must start with #compdef for $fpath:\n%s", zsh)
 	}
 	fish := script(t, "fish")
-	for _, want := range []string{
+	checkContains(t, "fish script", fish, []string{
 		"\nfunction __complete_ce-sample\n    set -lx COMP_LINE (commandline -cp)\n",
 		"\n    ce-sample\nend\n",
 		"\ncomplete -f -c ce-sample -a \"(__complete_ce-sample)\"\n",
-	} {
-		if !strings.Contains(fish, want) {
-			t.Errorf("fish script lacks %q:\n%s", want, fish)
-		}
-	}
+	})
 	for shell, s := range map[string]string{"bash": bash, "zsh": zsh, "fish": fish} {
 		for _, l := range strings.Split(s, "\n") {
 			if strings.Contains(l, "/") && !strings.HasPrefix(l, "#") {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,3 +183,14 @@ func (c *sampleSend) Run() error     { fmt.Println("ran: send", c.Name); return 
 func (c *sampleQueueLs) Run() error  { fmt.Println("ran: ls", c.Session); return nil }
 func (c *sampleQueueRm) Run() error  { return nil }
 func (c *sampleQueueOld) Run() error { return nil }
+
+// checkContains fails the test for each of wants that text, named what in
+// the message, lacks.
+func checkContains(t *testing.T, what, text string, wants []string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, text)
+		}
+	}
+}

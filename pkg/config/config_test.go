@@ -117,28 +117,22 @@ log:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Config{
-		Agent: Agent{
-			Command:        "/opt/claude/bin/claude",
-			Args:           []string{"--verbose", "--add-dir=/x"},
-			Env:            map[string]string{"FOO": "bar", "EMPTY": "", "NUM": "5"},
-			EnvPass:        []string{},
-			Model:          "opus",
-			PermissionMode: "acceptEdits",
-			MaxTurns:       20,
-		},
-		Sessions:  Sessions{MaxPerUser: 1, PromptTimeout: Duration(90 * time.Minute), DefaultDir: "/home/u/src"},
-		Queue:     Queue{MaxParallel: 1},
-		Events:    Events{MaxSize: 10_000_000},
-		Log:       Log{Level: "debug"},
-		Enabled:   Enabled{"ask", "sessions", "memory", "vault", "cron"},
-		MCP:       MCP{Servers: map[string]MCPServer{}},
-		Templates: Templates{},
-		Memory:    Memory{PromptNotes: 10},
-		Heartbeat: heartbeatDefaults,
-		Vault:     Vault{AgentTimeout: Duration(15 * time.Minute), ExecAllow: []string{}},
-		Cron:      Cron{Grace: Duration(time.Hour), Jobs: map[string]CronJob{}},
+	// The sections the file sets, whole; the others keep the defaults that
+	// TestDefaultIsValid spells out.
+	want := Default()
+	want.Agent = Agent{
+		Command:        "/opt/claude/bin/claude",
+		Args:           []string{"--verbose", "--add-dir=/x"},
+		Env:            map[string]string{"FOO": "bar", "EMPTY": "", "NUM": "5"},
+		EnvPass:        []string{},
+		Model:          "opus",
+		PermissionMode: "acceptEdits",
+		MaxTurns:       20,
 	}
+	want.Sessions = Sessions{MaxPerUser: 1, PromptTimeout: Duration(90 * time.Minute), DefaultDir: "/home/u/src"}
+	want.Queue = Queue{MaxParallel: 1}
+	want.Events = Events{MaxSize: 10_000_000}
+	want.Log = Log{Level: "debug"}
 	if !sameConfig(c, want) {
 		t.Errorf("got  %+v\nwant %+v", *c, *want)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/fakeclock"
+	"github.com/ce-platform/ce/pkg/testkit/statetest"
 )
 
 // The test binary doubles as a scheduler process for the tests that need
@@ -35,7 +37,7 @@ func child(mode string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	clk := &clock{}
+	clk := fakeclock.New(time.Time{})
 	s := &Scheduler{Store: Open(st), Pusher: newQueuePusher(st), Now: clk.Now}
 	die := func() { syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
 	ctx := context.Background()
@@ -68,30 +70,6 @@ func child(mode string) int {
 func unix(s string) time.Time {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return time.Unix(n, 0)
-}
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // queuePusher delivers fires into a real queue, as ce-cron does, without
@@ -149,18 +127,15 @@ func (p *queuePusher) RemoveSession(ctx context.Context, c Cleanup) error {
 type env struct {
 	t   *testing.T
 	st  *statedir.Dir
-	clk *clock
+	clk *fakeclock.Clock
 	p   *queuePusher
 	s   *Scheduler
 }
 
 func newEnv(t *testing.T, now time.Time) *env {
 	t.Helper()
-	st, err := statedir.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: now}
+	st := statetest.New(t)
+	clk := fakeclock.New(now)
 	p := newQueuePusher(st)
 	return &env{t: t, st: st, clk: clk, p: p, s: &Scheduler{Store: Open(st), Pusher: p, Now: clk.Now}}
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/ce-platform/ce/pkg/rundir"
 	"github.com/ce-platform/ce/pkg/runner"
 	"github.com/ce-platform/ce/pkg/session"
-	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/streamjson"
 	"github.com/ce-platform/ce/pkg/testkit/instantagent"
+	"github.com/ce-platform/ce/pkg/testkit/statetest"
 	"github.com/rs/zerolog"
 )
 
@@ -43,10 +43,7 @@ type rig struct {
 
 func newRig(t *testing.T, withRunner bool) *rig {
 	t.Helper()
-	st, err := statedir.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := statetest.New(t)
 	// Specs name ce-mcp in mcp.json; a stand-in on PATH is enough.
 	bin := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bin, "ce-mcp"), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
@@ -119,6 +116,18 @@ func (r *rig) claim(prompt string) queue.Item {
 	return it
 }
 
+// claimRun is claim, then the item's run directory created, as a driver
+// that died before handing the run over would leave it.
+func (r *rig) claimRun(prompt string) rundir.Dir {
+	r.t.Helper()
+	it := r.claim(prompt)
+	rd := rundir.Of(r.d.State, "s", it.Run)
+	if err := rd.Create(rundir.Request{Session: "s", Run: it.Run, Item: it.ID}, it.Prompt); err != nil {
+		r.t.Fatal(err)
+	}
+	return rd
+}
+
 func (r *rig) drive() queue.Item {
 	r.t.Helper()
 	items, _ := r.d.Queue.List(r.ctx, queue.Filter{Session: "s", Live: true})
@@ -173,11 +182,7 @@ func TestExecuteStreamsLinesAndRecordsTheSummary(t *testing.T) {
 // A run that ended while no driver watched is finished from its exit file.
 func TestRecoverFinishedRun(t *testing.T) {
 	r := newRig(t, false)
-	it := r.claim("done while nobody watched")
-	rd := rundir.Of(r.d.State, "s", it.Run)
-	if err := rd.Create(rundir.Request{Session: "s", Run: it.Run, Item: it.ID}, it.Prompt); err != nil {
-		t.Fatal(err)
-	}
+	rd := r.claimRun("done while nobody watched")
 	rd.Claim("runner 1")
 	sum := streamjson.Summary{Result: true, Text: "the answer", CostUSD: 0.5, SessionID: "22222222-2222-2222-2222-222222222222", Turns: 1}
 	if err := rd.WriteExit(rundir.Exit{Result: true, Summary: &sum}); err != nil {
@@ -197,11 +202,7 @@ func TestRecoverFinishedRun(t *testing.T) {
 // the lost attempt is not counted.
 func TestRecoverNeverStarted(t *testing.T) {
 	r := newRig(t, true)
-	it := r.claim("never started")
-	rd := rundir.Of(r.d.State, "s", it.Run)
-	if err := rd.Create(rundir.Request{Session: "s", Run: it.Run, Item: it.ID}, it.Prompt); err != nil {
-		t.Fatal(err)
-	}
+	rd := r.claimRun("never started")
 	end := r.drive()
 	if end.State != queue.Done || end.Attempts != 1 || end.Result != "ECHO: never started" {
 		t.Fatalf("item = %+v", end)
@@ -216,9 +217,7 @@ func TestRecoverNeverStarted(t *testing.T) {
 func TestRecoverDeadRunner(t *testing.T) {
 	r := newRig(t, false)
 	r.d.Config.Queue.Retries = 0
-	it := r.claim("the runner died")
-	rd := rundir.Of(r.d.State, "s", it.Run)
-	rd.Create(rundir.Request{Session: "s", Run: it.Run, Item: it.ID}, it.Prompt)
+	rd := r.claimRun("the runner died")
 	rd.Claim("runner 1")
 	end := r.drive()
 	if end.State != queue.Failed || !strings.Contains(end.Error, "died during the run") {
@@ -229,9 +228,7 @@ func TestRecoverDeadRunner(t *testing.T) {
 	}
 
 	r.d.Config.Queue.Retries = 1
-	it = r.claim("the runner died again")
-	rd = rundir.Of(r.d.State, "s", it.Run)
-	rd.Create(rundir.Request{Session: "s", Run: it.Run, Item: it.ID}, it.Prompt)
+	rd = r.claimRun("the runner died again")
 	rd.Claim("runner 1")
 	r.startRunner()
 	end = r.drive()

@@ -104,9 +104,7 @@ func TestDetachedHeadBase(t *testing.T) {
 	r, dir := newRepo(t)
 	c := ctx(t)
 	first := git(t, r.MainDir, "rev-parse", "HEAD")
-	write(t, filepath.Join(r.MainDir, "second.txt"), "2\n")
-	git(t, r.MainDir, "add", "-A")
-	git(t, r.MainDir, "commit", "-q", "-m", "second")
+	commitIn(t, r.MainDir, "second", map[string]string{"second.txt": "2\n"})
 	git(t, r.MainDir, "checkout", "-q", "--detach", first)
 
 	w, err := r.Create(c, CreateOptions{Path: filepath.Join(dir, "wt", "d"), Branch: "ce/lead/d"})

@@ -16,17 +16,11 @@ import (
 // checkout, and discarding leaves nothing behind.
 func TestTwoWorktrees(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	a := create(t, r, dir, "a")
-	b := create(t, r, dir, "b")
+	r, c, a := repoWithWorktree(t, "a")
+	b := create(t, r, filepath.Dir(r.MainDir), "b")
 
-	write(t, filepath.Join(a.Path, "feature-a.txt"), "from a\n")
-	git(t, a.Path, "add", "feature-a.txt")
-	git(t, a.Path, "commit", "-q", "-m", "add feature a")
-	write(t, filepath.Join(b.Path, "feature-b.txt"), "from b\n")
-	git(t, b.Path, "add", "feature-b.txt")
-	git(t, b.Path, "commit", "-q", "-m", "add feature b")
+	commitIn(t, a.Path, "add feature a", map[string]string{"feature-a.txt": "from a\n"})
+	commitIn(t, b.Path, "add feature b", map[string]string{"feature-b.txt": "from b\n"})
 	// b leaves work: an uncommitted change to a tracked file and an
 	// untracked file
 	write(t, filepath.Join(b.Path, "a.txt"), "one\nTWO\nthree\n")
@@ -123,15 +117,9 @@ func TestTwoWorktrees(t *testing.T) {
 // and changes not one byte of the target.
 func TestConflictLeavesTargetUntouched(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "x")
-	write(t, filepath.Join(w.Path, "a.txt"), "one\nworker\nthree\n")
-	write(t, filepath.Join(w.Path, "new.txt"), "new\n")
-	git(t, w.Path, "add", "-A")
-	git(t, w.Path, "commit", "-q", "-m", "worker edit")
-	write(t, filepath.Join(r.MainDir, "a.txt"), "one\nlead\nthree\n")
-	git(t, r.MainDir, "commit", "-q", "-am", "lead edit")
+	r, c, w := repoWithWorktree(t, "x")
+	commitIn(t, w.Path, "worker edit", map[string]string{"a.txt": "one\nworker\nthree\n", "new.txt": "new\n"})
+	commitIn(t, r.MainDir, "lead edit", map[string]string{"a.txt": "one\nlead\nthree\n"})
 	write(t, filepath.Join(r.MainDir, "scratch.txt"), "untracked scratch\n")
 
 	before := fingerprint(t, r.MainDir)
@@ -155,13 +143,9 @@ func TestConflictLeavesTargetUntouched(t *testing.T) {
 // archives it, and plain git gets it back, untracked files and all.
 func TestDiscardUnmergedWork(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "lost")
-	write(t, filepath.Join(w.Path, "committed.txt"), "committed\n")
-	git(t, w.Path, "add", "-A")
-	git(t, w.Path, "commit", "-q", "-m", "work")
-	tip := git(t, w.Path, "rev-parse", "HEAD")
+	r, c, w := repoWithWorktree(t, "lost")
+	dir := filepath.Dir(r.MainDir)
+	tip := commitIn(t, w.Path, "work", map[string]string{"committed.txt": "committed\n"})
 	write(t, filepath.Join(w.Path, "README"), "changed, not committed\n")
 	write(t, filepath.Join(w.Path, "deep/untracked.txt"), "untracked\n")
 	write(t, filepath.Join(w.Path, ".gitignore"), "*.log\n")
@@ -220,22 +204,16 @@ func TestDiscardUnmergedWork(t *testing.T) {
 // merged and goes without force, though it is no ancestor of main.
 func TestSquashMergedIsMerged(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "sq")
+	r, c, w := repoWithWorktree(t, "sq")
 	for i, f := range []string{"one.txt", "two.txt"} {
-		write(t, filepath.Join(w.Path, f), strings.Repeat("x", i+1)+"\n")
-		git(t, w.Path, "add", "-A")
-		git(t, w.Path, "commit", "-q", "-m", f)
+		commitIn(t, w.Path, f, map[string]string{f: strings.Repeat("x", i+1) + "\n"})
 	}
 	if merged, err := r.IsMerged(c, "main", w.Branch); err != nil || merged {
 		t.Fatalf("before the merge IsMerged = %v, %v", merged, err)
 	}
 	git(t, r.MainDir, "merge", "-q", "--squash", w.Branch)
 	git(t, r.MainDir, "commit", "-q", "-m", "squashed by hand")
-	write(t, filepath.Join(r.MainDir, "later.txt"), "the lead went on\n")
-	git(t, r.MainDir, "add", "-A")
-	git(t, r.MainDir, "commit", "-q", "-m", "later")
+	commitIn(t, r.MainDir, "later", map[string]string{"later.txt": "the lead went on\n"})
 
 	if merged, err := r.IsMerged(c, "main", w.Branch); err != nil || !merged {
 		t.Fatalf("after a squash merge IsMerged = %v, %v", merged, err)
@@ -262,9 +240,7 @@ func TestSquashMergedIsMerged(t *testing.T) {
 // its worktree still holds work.
 func TestPendingWorkSeesUncommitted(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "p")
+	r, c, w := repoWithWorktree(t, "p")
 	work, err := r.PendingWork(c, w.Path, "main")
 	if err != nil || !work.None() {
 		t.Fatalf("fresh worktree: %+v, %v", work, err)

@@ -132,6 +132,14 @@ func newRepo(t testing.TB) (*Repo, string) {
 	return r, dir
 }
 
+// repoWithWorktree is newRepo (its dir is filepath.Dir(r.MainDir)), the
+// test's context, and the worktree create makes by name.
+func repoWithWorktree(t testing.TB, name string) (r *Repo, c context.Context, w *Worktree) {
+	t.Helper()
+	r, dir := newRepo(t)
+	return r, ctx(t), create(t, r, dir, name)
+}
+
 func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -146,6 +154,17 @@ func create(t testing.TB, r *Repo, dir, name string) *Worktree {
 		t.Fatal(err)
 	}
 	return wt
+}
+
+// commitIn writes files in dir and commits them as the test user.
+func commitIn(t testing.TB, dir, msg string, files map[string]string) string {
+	t.Helper()
+	for f, content := range files {
+		write(t, filepath.Join(dir, f), content)
+	}
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", msg)
+	return git(t, dir, "rev-parse", "HEAD")
 }
 
 // fingerprint hashes every file of a checkout outside .git, plus its index,

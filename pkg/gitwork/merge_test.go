@@ -11,22 +11,9 @@ import (
 	"unicode/utf8"
 )
 
-// commitIn writes files in dir and commits them as the test user.
-func commitIn(t testing.TB, dir, msg string, files map[string]string) string {
-	t.Helper()
-	for f, content := range files {
-		write(t, filepath.Join(dir, f), content)
-	}
-	git(t, dir, "add", "-A")
-	git(t, dir, "commit", "-q", "-m", msg)
-	return git(t, dir, "rev-parse", "HEAD")
-}
-
 func TestMergeDirtyTarget(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "m")
+	r, c, w := repoWithWorktree(t, "m")
 	commitIn(t, w.Path, "worker", map[string]string{"w.txt": "w\n", "shared/new.txt": "new\n"})
 
 	write(t, filepath.Join(r.MainDir, "README"), "lead is editing\n")
@@ -68,9 +55,8 @@ func TestMergeDirtyTarget(t *testing.T) {
 
 func TestMergeStrategies(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "mc")
+	r, c, w := repoWithWorktree(t, "mc")
+	dir := filepath.Dir(r.MainDir)
 	tip := commitIn(t, w.Path, "worker change", map[string]string{"a.txt": "one\ntwo\nthree\nfour\n"})
 	commitIn(t, r.MainDir, "lead change", map[string]string{"README": "lead\n"})
 	prev := git(t, r.MainDir, "rev-parse", "HEAD")
@@ -119,9 +105,7 @@ func TestMergeStrategies(t *testing.T) {
 
 func TestDiffOptions(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "d")
+	r, c, w := repoWithWorktree(t, "d")
 	var big strings.Builder
 	for i := range 400 {
 		big.WriteString(strings.Repeat("é", i%7+1) + " line\n")
@@ -198,9 +182,7 @@ func TestDiffOptions(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "s")
+	r, c, w := repoWithWorktree(t, "s")
 	st, err := r.Status(c, w.Path, "")
 	if err != nil || st.Dirty || st.Ahead != 0 || len(st.Committed) != 0 || st.Branch != "ce/lead/s" {
 		t.Fatalf("fresh status %+v, %v", st, err)
@@ -248,9 +230,7 @@ func mustInt(t testing.TB, s string) int64 {
 
 func TestArchiveTwice(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "ar")
+	r, c, w := repoWithWorktree(t, "ar")
 	write(t, filepath.Join(w.Path, "draft.txt"), "first\n")
 	first, err := r.Archive(c, w.Path, "ar")
 	if err != nil {
@@ -307,9 +287,7 @@ func TestParseChanges(t *testing.T) {
 // index's time, so git checks such entries' content.
 func TestSnapshotRacyGit(t *testing.T) {
 	t.Parallel()
-	r, dir := newRepo(t)
-	c := ctx(t)
-	w := create(t, r, dir, "racy")
+	r, c, w := repoWithWorktree(t, "racy")
 	f := filepath.Join(w.Path, "a.txt")
 	then := time.Now().Add(-time.Hour).Truncate(time.Second)
 	write(t, f, "staged\n")

@@ -1,19 +1,12 @@
 package heartbeat
 
 import (
-	"sort"
 	"testing"
 	"time"
 
+	"github.com/ce-platform/ce/pkg/testkit/benchmetric"
 	"github.com/rs/zerolog"
 )
-
-func percentile(ds []time.Duration, p float64) time.Duration {
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[int(float64(len(ds)-1)*p/100)]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // BenchmarkHeartbeatGate is what a beat that ends at the gate costs: no
 // model call, only the state, the queue and the checklist read, the beat
@@ -37,10 +30,10 @@ func BenchmarkHeartbeatGate(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		lat := measure(200)
-		b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
+		benchmetric.ReportPercentiles(b, lat, 50)
 		r.hb().Gates = []string{"test -e /nonexistent-heartbeat-gate"}
 		lat = measure(100)
-		b.ReportMetric(ms(percentile(lat, 50)), "gate-p50-ms")
+		b.ReportMetric(benchmetric.MS(benchmetric.Percentile(lat, 50)), "gate-p50-ms")
 		r.hb().Gates = nil
 	}
 }

@@ -7,39 +7,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/fakeclock"
 	"github.com/rs/zerolog"
 )
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // monday10 is the fake clock's start: Monday 2 March 2026, 10:00 UTC.
 var monday10 = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
@@ -60,7 +36,7 @@ exit "$(cat "$HB_TEST_DIR/code" 2>/dev/null || echo 0)"
 type rig struct {
 	t     testing.TB
 	e     *Engine
-	clk   *fakeClock
+	clk   *fakeclock.Clock
 	dir   string // the script's files
 	instr string
 	ctx   context.Context
@@ -87,7 +63,7 @@ func newRig(t testing.TB) *rig {
 	cfg.Heartbeat.Instructions = filepath.Join(root, "HEARTBEAT.md")
 	cfg.Heartbeat.Timezone = "UTC"
 	cfg.Heartbeat.DecisionTimeout = config.Duration(10 * time.Second)
-	clk := &fakeClock{t: monday10}
+	clk := fakeclock.New(monday10)
 	e := New(st, cfg)
 	e.Now = clk.Now
 	e.ChildEnv = func() []string { return append(os.Environ(), "HB_TEST_DIR="+dir) }

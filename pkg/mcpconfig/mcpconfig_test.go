@@ -37,6 +37,20 @@ func input(t *testing.T, enabled ...string) Input {
 	return Input{Config: cfg, Session: "s1", State: &statedir.Dir{Root: "/st"}, MCPCommand: []string{"/bin/ce-mcp"}}
 }
 
+// buildFile builds the mcp.json of in and decodes it.
+func buildFile(t *testing.T, in Input) File {
+	t.Helper()
+	out, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f File
+	if err := json.Unmarshal(out.JSON, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestBuild(t *testing.T) {
 	in := input(t, "waiter", "nosuch", "echo", "daemononly")
 	out, err := Build(in)
@@ -115,14 +129,7 @@ func TestBuild(t *testing.T) {
 func TestCEServerEnv(t *testing.T) {
 	in := input(t, "echo")
 	in.Config.Agent.Env = map[string]string{"SECRET": "x"}
-	out, err := Build(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f File
-	if err := json.Unmarshal(out.JSON, &f); err != nil {
-		t.Fatal(err)
-	}
+	f := buildFile(t, in)
 	keys := slices.Sorted(maps.Keys(f.MCPServers["ce_echo"].Env))
 	if !slices.Equal(keys, []string{EnvBridgeSocket, EnvSession, EnvStateDir}) {
 		t.Errorf("env %v", f.MCPServers["ce_echo"].Env)
@@ -166,14 +173,7 @@ func TestBuildGateway(t *testing.T) {
 	in := input(t, "echo")
 	in.Config.MCP.Gateway = true
 	in.MCPCommand = []string{"/usr/bin/env", "CE_DEBUG=1", "/bin/ce-mcp"}
-	out, err := Build(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f File
-	if err := json.Unmarshal(out.JSON, &f); err != nil {
-		t.Fatal(err)
-	}
+	f := buildFile(t, in)
 	s := f.MCPServers["ce_echo"]
 	if s.Command != "/usr/bin/env" || strings.Join(s.Args, " ") != "CE_DEBUG=1 /bin/ce-mcp serve --gateway echo" {
 		t.Errorf("server %+v", s)

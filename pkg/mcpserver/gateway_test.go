@@ -8,13 +8,14 @@ import (
 
 	"github.com/ce-platform/ce/pkg/ext"
 	"github.com/ce-platform/ce/pkg/ext/echo"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
 func inProcess(t *testing.T, exts []*ext.Extension, opts Options) *client.Client {
 	t.Helper()
-	s, err := New(exts, testEnv(t), opts)
+	s, err := New(exts, exttest.BrokerEnv(t, "s1"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

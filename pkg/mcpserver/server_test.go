@@ -15,7 +15,7 @@ import (
 
 	"github.com/ce-platform/ce/pkg/ext"
 	"github.com/ce-platform/ce/pkg/ext/echo"
-	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -51,14 +51,6 @@ func probe() *ext.Extension {
 	}
 }
 
-func testEnv(t *testing.T) ext.Env {
-	st, err := statedir.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ext.Env{State: st, Session: "s1", BridgeSocket: st.BridgeSocket()}
-}
-
 // serve runs ServeAll on pipes and returns the client's ends; closing the
 // writer ends the server, which the cleanup waits for.
 func serve(t *testing.T, exts []*ext.Extension, opts Options) (io.WriteCloser, *bufio.Reader) {
@@ -67,7 +59,7 @@ func serve(t *testing.T, exts []*ext.Extension, opts Options) (io.WriteCloser, *
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := ServeAll(context.Background(), exts, testEnv(t), inR, outW, opts)
+		err := ServeAll(context.Background(), exts, exttest.BrokerEnv(t, "s1"), inR, outW, opts)
 		outW.Close()
 		done <- err
 	}()
@@ -283,7 +275,7 @@ func TestOneStdioServerPerProcess(t *testing.T) {
 	if resp := readResponse(t, out); resp.Error != nil {
 		t.Fatalf("ping: %+v", resp.Error)
 	}
-	err := ServeAll(t.Context(), []*ext.Extension{echo.New()}, testEnv(t), strings.NewReader(""), io.Discard, Options{})
+	err := ServeAll(t.Context(), []*ext.Extension{echo.New()}, exttest.BrokerEnv(t, "s1"), strings.NewReader(""), io.Discard, Options{})
 	if err == nil || !strings.Contains(err.Error(), "already serves") {
 		t.Errorf("second server: %v", err)
 	}
@@ -294,7 +286,7 @@ func TestServeStopsWithContext(t *testing.T) {
 	inR, inW := io.Pipe()
 	defer inW.Close()
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, echo.New(), testEnv(t), inR, io.Discard, Options{}) }()
+	go func() { done <- Serve(ctx, echo.New(), exttest.BrokerEnv(t, "s1"), inR, io.Discard, Options{}) }()
 	cancel()
 	select {
 	case err := <-done:

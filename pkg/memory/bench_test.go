@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ce-platform/ce/pkg/memory/memdir"
 	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/benchmetric"
 )
 
 // The benchmarks work on one memory of 10k notes of about 1 KB, words drawn
@@ -108,14 +108,6 @@ func openFixture(b *testing.B) *Store {
 	return s
 }
 
-func percentile(ds []time.Duration, p float64) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[int(float64(len(s)-1)*p/100)]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
 // queries: a third one common word, a third one rare word, a third two
 // words (AND), as a session would search.
 func benchQueries(n int) []string {
@@ -152,9 +144,7 @@ func BenchmarkMemorySearch10k(b *testing.B) {
 			lat = append(lat, time.Since(start))
 		}
 	}
-	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
-	b.ReportMetric(ms(percentile(lat, 90)), "p90-ms")
-	b.ReportMetric(ms(percentile(lat, 99)), "p99-ms")
+	benchmetric.ReportPercentiles(b, lat, 50, 90, 99)
 }
 
 // BenchmarkMemorySync10k: the full scan a command does when a directory changed
@@ -172,7 +162,7 @@ func BenchmarkMemorySync10k(b *testing.B) {
 		}
 		lat = append(lat, time.Since(start))
 	}
-	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
+	benchmetric.ReportPercentiles(b, lat, 50)
 }
 
 // BenchmarkMemoryReindex10k: a full reindex, every file read and indexed again.
@@ -217,8 +207,7 @@ func BenchmarkMemoryAdd(b *testing.B) {
 	for _, id := range added {
 		s.Remove(ctx, id)
 	}
-	b.ReportMetric(ms(percentile(lat, 50)), "p50-ms")
-	b.ReportMetric(ms(percentile(lat, 90)), "p90-ms")
+	benchmetric.ReportPercentiles(b, lat, 50, 90)
 }
 
 // BenchmarkMemorySearchCLI10k: `ce-memory search WORD` as a new process each
@@ -257,6 +246,6 @@ func BenchmarkMemorySearchCLI10k(b *testing.B) {
 			scan = append(scan, run(q))
 		}
 	}
-	b.ReportMetric(ms(percentile(warm, 50)), "p50-ms")
-	b.ReportMetric(ms(percentile(scan, 50)), "scan-p50-ms")
+	benchmetric.ReportPercentiles(b, warm, 50)
+	b.ReportMetric(benchmetric.MS(benchmetric.Percentile(scan, 50)), "scan-p50-ms")
 }

@@ -391,6 +391,18 @@ func TestSyncInPlaceEdit(t *testing.T) {
 	}
 }
 
+// checkRebuilt checks that s, whose index went through what happened,
+// finds word in one note and counts notes.
+func checkRebuilt(t *testing.T, s *Store, what, word string, notes int) {
+	t.Helper()
+	if got := search(t, s, word, SearchOptions{}); len(got) != 1 {
+		t.Errorf("%s: %v", what, ids(got))
+	}
+	if n, err := s.Count(context.Background()); err != nil || n != notes {
+		t.Errorf("%s: count = %d, %v", what, n, err)
+	}
+}
+
 func TestIndexDeletedOrDamaged(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, 0)
@@ -414,12 +426,7 @@ func TestIndexDeletedOrDamaged(t *testing.T) {
 	}
 	os.Remove(idx)
 	s2 := open(t, dir, 0)
-	if got := search(t, s2, "word20", SearchOptions{}); len(got) != 1 {
-		t.Errorf("after deleting index.db alone: %v", ids(got))
-	}
-	if n, err := s2.Count(context.Background()); err != nil || n != 21 {
-		t.Errorf("count = %d, %v", n, err)
-	}
+	checkRebuilt(t, s2, "after deleting index.db alone", "word20", 21)
 	other.Close()
 	s2.Close()
 	for _, e := range mustGlob(t, filepath.Join(s.Dir(), "*-late.md")) {
@@ -434,12 +441,7 @@ func TestIndexDeletedOrDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	s3 := open(t, dir, 0)
-	if got := search(t, s3, "word13", SearchOptions{}); len(got) != 1 {
-		t.Errorf("after damaging the index: %v", ids(got))
-	}
-	if n, err := s3.Count(context.Background()); err != nil || n != 20 {
-		t.Errorf("count = %d, %v", n, err)
-	}
+	checkRebuilt(t, s3, "after damaging the index", "word13", 20)
 	r, err := s3.Reindex(context.Background())
 	if err != nil || r.Notes != 20 || !r.Full {
 		t.Errorf("Reindex = %+v, %v", r, err)

@@ -1,16 +1,10 @@
 package mcpcmd
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,7 +13,9 @@ import (
 	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/template"
 	"github.com/ce-platform/ce/pkg/testkit/claudebin"
+	"github.com/ce-platform/ce/pkg/testkit/claudetest"
 	"github.com/ce-platform/ce/pkg/testkit/fakeapi"
+	"github.com/ce-platform/ce/pkg/testkit/statetest"
 )
 
 // These tests run the real claude with an mcp.json from mcpconfig.Build,
@@ -36,19 +32,8 @@ type e2e struct {
 
 func setupE2E(t *testing.T, gateway bool) *e2e {
 	t.Helper()
-	bin, err := claudebin.Ensure()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := fakeapi.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	st, err := statedir.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin, srv := claudetest.Start(t)
+	st := statetest.New(t)
 	cfg := config.Default()
 	cfg.Enabled = []string{"echo"}
 	cfg.MCP.Gateway = gateway
@@ -67,81 +52,24 @@ func setupE2E(t *testing.T, gateway bool) *e2e {
 	return &e2e{srv: srv, bin: bin, state: st, out: out, file: file}
 }
 
-type claudeRun struct {
-	events []map[string]any
-	code   int
-	stderr string
-	took   time.Duration
-}
-
-func (r claudeRun) ofType(typ, subtype string) []map[string]any {
-	var out []map[string]any
-	for _, e := range r.events {
-		if e["type"] == typ && (subtype == "" || e["subtype"] == subtype) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func (r claudeRun) result(t *testing.T) map[string]any {
-	t.Helper()
-	res := r.ofType("result", "")
-	if len(res) != 1 {
-		t.Fatalf("%d result events; stderr: %s", len(res), r.stderr)
-	}
-	return res[0]
-}
-
-// run runs claude -p with the mcp.json, killing its process group (and so
-// the ce-mcp it started) at the end.
-func (e *e2e) run(t *testing.T, args ...string) claudeRun {
+// run runs claude -p with the mcp.json; claudebin kills its process group
+// (and so the ce-mcp it started) at the end.
+func (e *e2e) run(t *testing.T, args ...string) claudetest.Run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	argv := append([]string{"-p", "use the tool", "--output-format", "stream-json", "--verbose",
-		"--mcp-config", e.file, "--strict-mcp-config"}, args...)
-	cmd := exec.CommandContext(ctx, e.bin, argv...)
-	cmd.Env = claudebin.Environ(t.TempDir(), e.srv.URL())
-	cmd.Dir = t.TempDir()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	start := time.Now()
-	err := cmd.Run()
-	run := claudeRun{stderr: stderr.String(), took: time.Since(start)}
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		run.code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("claude: %v; stderr: %s", err, run.stderr)
-	}
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var ev map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			t.Errorf("stdout line %q: %v", sc.Text(), err)
-			continue
-		}
-		run.events = append(run.events, ev)
-	}
-	t.Logf("claude ran %s", run.took.Round(time.Millisecond))
+	argv := append([]string{"-p", "use the tool", "--mcp-config", e.file, "--strict-mcp-config"}, args...)
+	run := claudetest.RunStreamJSON(ctx, t, e.bin, claudebin.Environ(t.TempDir(), e.srv.URL()), t.TempDir(), "", argv...)
+	t.Logf("claude ran %s", run.Took.Round(time.Millisecond))
 	return run
 }
 
 // connected checks that claude reports the ce_echo server connected.
-func connected(t *testing.T, r claudeRun) {
+func connected(t *testing.T, r claudetest.Run) {
 	t.Helper()
-	inits := r.ofType("system", "init")
+	inits := r.OfType("system", "init")
 	if len(inits) == 0 {
-		t.Fatalf("no init event; stderr: %s", r.stderr)
+		t.Fatalf("no init event; stderr: %s", r.Stderr)
 	}
 	servers, _ := inits[0]["mcp_servers"].([]any)
 	if len(servers) != 1 {
@@ -178,9 +106,9 @@ func TestClaudeCallsEcho(t *testing.T) {
 	e := setupE2E(t, false)
 	e.srv.Push(fakeapi.Reply{ToolUse: &fakeapi.ToolUse{ID: "toolu_e2e_echo", Name: "mcp__ce_echo__echo", Input: map[string]any{"text": "hi"}}})
 	r := e.run(t, "--allowedTools", strings.Join(e.out.AllowedTools, ","), "--append-system-prompt", e.out.SystemPrompt)
-	res := r.result(t)
-	if r.code != 0 || res["is_error"] != false || res["result"] != `TOOL_RESULT: [{"type":"text","text":"hi"}]` {
-		t.Fatalf("exit %d, result %v; stderr: %s", r.code, res["result"], r.stderr)
+	res := r.Result(t)
+	if r.Code != 0 || res["is_error"] != false || res["result"] != `TOOL_RESULT: [{"type":"text","text":"hi"}]` {
+		t.Fatalf("exit %d, result %v; stderr: %s", r.Code, res["result"], r.Stderr)
 	}
 	connected(t, r)
 	results := toolResults(t, e.srv)
@@ -209,8 +137,8 @@ func TestClaudeCallsGateway(t *testing.T) {
 		fakeapi.Reply{ToolUse: &fakeapi.ToolUse{Name: "mcp__ce_echo__ce_echo", Input: map[string]any{"action": "shout"}}},
 	)
 	r := e.run(t, "--allowedTools", strings.Join(e.out.AllowedTools, ","))
-	if res := r.result(t); r.code != 0 || res["is_error"] != false || res["num_turns"] != 5.0 {
-		t.Fatalf("exit %d, result %v; stderr: %s", r.code, res, r.stderr)
+	if res := r.Result(t); r.Code != 0 || res["is_error"] != false || res["num_turns"] != 5.0 {
+		t.Fatalf("exit %d, result %v; stderr: %s", r.Code, res, r.Stderr)
 	}
 	connected(t, r)
 	results := toolResults(t, e.srv)
@@ -234,12 +162,12 @@ func TestClaudeWithoutAllowedTools(t *testing.T) {
 	e := setupE2E(t, false)
 	e.srv.Push(fakeapi.Reply{ToolUse: &fakeapi.ToolUse{ID: "toolu_e2e_denied", Name: "mcp__ce_echo__echo", Input: map[string]any{"text": "hi"}}})
 	r := e.run(t)
-	res := r.result(t)
-	if r.code != 0 {
-		t.Fatalf("exit %d; stderr: %s", r.code, r.stderr)
+	res := r.Result(t)
+	if r.Code != 0 {
+		t.Fatalf("exit %d; stderr: %s", r.Code, r.Stderr)
 	}
 	connected(t, r)
-	denied := r.ofType("system", "permission_denied")
+	denied := r.OfType("system", "permission_denied")
 	if len(denied) != 1 || denied[0]["tool_name"] != "mcp__ce_echo__echo" || denied[0]["tool_use_id"] != "toolu_e2e_denied" {
 		t.Errorf("permission_denied events %v", denied)
 	}

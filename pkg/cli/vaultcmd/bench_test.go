@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ce-platform/ce/pkg/statedir"
 	"github.com/ce-platform/ce/pkg/testkit/benchbin"
 	"github.com/ce-platform/ce/pkg/testkit/benchmetric"
 	"github.com/ce-platform/ce/pkg/vault"
@@ -31,10 +30,7 @@ type benchVault struct {
 func newBenchVault(b *testing.B, n int) *benchVault {
 	b.Helper()
 	p := benchbin.NewPlatform(b, benchBin, "log:\n  level: warn\n")
-	st, err := statedir.Open(p.State)
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := p.StateDir()
 	vault.SetWorkFactorForTests(10)
 	v := vault.Open(st)
 	ctx := context.Background()
@@ -72,13 +68,10 @@ func (bv *benchVault) startAgent(b *testing.B) {
 func BenchmarkVaultSet(b *testing.B) {
 	bv := newBenchVault(b, 100)
 	bv.startAgent(b)
-	var lat []time.Duration
 	b.ResetTimer()
-	for i := range 30 * b.N {
-		start := time.Now()
+	lat := benchmetric.Latencies(30*b.N, func(i int) {
 		bv.RunInput([]byte("new value\n"), "ce-vault", "set", fmt.Sprintf("bench/set/k%d", i%5))
-		lat = append(lat, time.Since(start))
-	}
+	})
 	benchmetric.ReportPercentiles(b, lat, 50, 90)
 }
 
@@ -87,16 +80,12 @@ func BenchmarkVaultSet(b *testing.B) {
 func BenchmarkVaultGetAgent(b *testing.B) {
 	bv := newBenchVault(b, 100)
 	bv.startAgent(b)
-	var lat []time.Duration
 	b.ResetTimer()
-	for i := range 30 * b.N {
-		start := time.Now()
-		out := bv.Run("ce-vault", "get", fmt.Sprintf("bench/svc%02d/key%03d", i%10, i%100))
-		lat = append(lat, time.Since(start))
-		if !strings.HasPrefix(out, "value-") {
+	lat := benchmetric.Latencies(30*b.N, func(i int) {
+		if out := bv.Run("ce-vault", "get", fmt.Sprintf("bench/svc%02d/key%03d", i%10, i%100)); !strings.HasPrefix(out, "value-") {
 			b.Fatalf("get printed %q", out)
 		}
-	}
+	})
 	benchmetric.ReportPercentiles(b, lat, 50, 90)
 }
 
@@ -104,15 +93,11 @@ func BenchmarkVaultGetAgent(b *testing.B) {
 // time, no agent needed.
 func BenchmarkVaultLsCold(b *testing.B) {
 	bv := newBenchVault(b, 100)
-	var lat []time.Duration
 	b.ResetTimer()
-	for range 30 * b.N {
-		start := time.Now()
-		out := bv.Run("ce-vault", "ls")
-		lat = append(lat, time.Since(start))
-		if n := strings.Count(out, "\n"); n != 101 {
+	lat := benchmetric.Latencies(30*b.N, func(int) {
+		if n := strings.Count(bv.Run("ce-vault", "ls"), "\n"); n != 101 {
 			b.Fatalf("ls printed %d lines", n)
 		}
-	}
+	})
 	benchmetric.ReportPercentiles(b, lat, 50, 90)
 }

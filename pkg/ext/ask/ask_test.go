@@ -6,18 +6,15 @@ import (
 	"time"
 
 	"github.com/ce-platform/ce/pkg/ext"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
 )
 
 // The metadata is registered without a handler: the queue worker imports
 // only this package.
 func TestExtension(t *testing.T) {
-	e, ok := ext.Lookup(Name)
-	if !ok || e.Server() != "ce_ask" || e.Timeout < MaxTimeout || e.Prompt == "" {
-		t.Fatalf("registered %v %+v", ok, e)
-	}
-	tl, ok := e.Tool(ToolAskUser)
-	if !ok || tl.Handler != nil || tl.Schema["type"] != "object" {
-		t.Fatalf("ask_user = %+v", tl)
+	e := exttest.Metadata(t, Name, ToolAskUser)
+	if e.Timeout < MaxTimeout {
+		t.Errorf("timeout %s, want at least %s", e.Timeout, MaxTimeout)
 	}
 }
 

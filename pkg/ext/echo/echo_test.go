@@ -4,19 +4,13 @@ import (
 	"testing"
 
 	"github.com/ce-platform/ce/pkg/ext"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
 )
 
 func TestTools(t *testing.T) {
 	e, ok := ext.Lookup(Name)
 	if !ok || e.Server() != "ce_echo" || e.Prompt != "The ce_echo tools echo text." {
 		t.Fatalf("registered %v %+v", ok, e)
-	}
-	run := func(tool string, args map[string]any) ext.Result {
-		tl, ok := e.Tool(tool)
-		if !ok {
-			t.Fatalf("no tool %s", tool)
-		}
-		return tl.Handler(t.Context(), ext.Call{Args: args})
 	}
 	for _, c := range []struct {
 		tool string
@@ -30,7 +24,7 @@ func TestTools(t *testing.T) {
 		{"add", map[string]any{"a": "2", "b": 3.0}, ext.Result{Text: "5"}},
 		{"add", map[string]any{"a": "two", "b": 3.0}, ext.Errorf(`argument "a" is required (a number)`)},
 	} {
-		if got := run(c.tool, c.args); got != c.want {
+		if got := exttest.Call(t.Context(), t, ext.Env{}, Name, c.tool, c.args); got != c.want {
 			t.Errorf("%s %v = %+v, want %+v", c.tool, c.args, got, c.want)
 		}
 	}

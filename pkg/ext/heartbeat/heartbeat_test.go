@@ -6,23 +6,15 @@ import (
 
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/ext"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
 )
 
 // The metadata is registered without handlers: the queue worker imports
 // only this package.
 func TestMetadataWithoutHandlers(t *testing.T) {
-	e, ok := ext.Lookup(Name)
-	if !ok || e.Server() != "ce_heartbeat" || e.Prompt == "" || e.PromptFunc == nil {
-		t.Fatalf("registered %v %+v", ok, e)
-	}
-	want := []string{ToolStatus, ToolPause, ToolResume, ToolTrigger, ToolInstructionsGet, ToolInstructionsSet}
-	if len(e.Tools) != len(want) {
-		t.Fatalf("%d tools", len(e.Tools))
-	}
-	for i, tl := range e.Tools {
-		if tl.Name != want[i] || tl.Handler != nil || tl.Description == "" || tl.Schema["type"] != "object" {
-			t.Errorf("tool %d = %+v", i, tl)
-		}
+	e := exttest.Metadata(t, Name, ToolStatus, ToolPause, ToolResume, ToolTrigger, ToolInstructionsGet, ToolInstructionsSet)
+	if e.PromptFunc == nil {
+		t.Error("no PromptFunc")
 	}
 }
 

@@ -11,39 +11,24 @@ import (
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/ext"
 	"github.com/ce-platform/ce/pkg/memory/memdir"
-	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
+	"github.com/ce-platform/ce/pkg/testkit/statetest"
 )
 
 // The metadata is registered without handlers: this package links no
 // SQLite, and the queue worker imports only it.
 func TestMetadataWithoutHandlers(t *testing.T) {
-	e, ok := ext.Lookup(Name)
-	if !ok || e.Server() != "ce_memory" || e.Prompt == "" || e.PromptFunc == nil {
-		t.Fatalf("registered %v %+v", ok, e)
+	e := exttest.Metadata(t, Name, ToolSave, ToolSearch, ToolRead, ToolList, ToolDelete)
+	if e.PromptFunc == nil {
+		t.Error("no PromptFunc")
 	}
-	want := []string{ToolSave, ToolSearch, ToolRead, ToolList, ToolDelete}
-	if len(e.Tools) != len(want) {
-		t.Fatalf("%d tools", len(e.Tools))
-	}
-	for i, tl := range e.Tools {
-		if tl.Name != want[i] || tl.Handler != nil || tl.Description == "" || tl.Schema["type"] != "object" {
-			t.Errorf("tool %d = %+v", i, tl)
-		}
-	}
-	if tl, _ := e.Tool(ToolDelete); !tl.Destructive {
-		t.Error("memory_delete is not destructive")
-	}
-	if tl, _ := e.Tool(ToolSearch); !tl.ReadOnly {
-		t.Error("memory_search is not read-only")
-	}
+	exttest.Destructive(t, e, ToolDelete)
+	exttest.ReadOnly(t, e, ToolSearch)
 }
 
 func env(t *testing.T, notes int) ext.Env {
 	t.Helper()
-	st, err := statedir.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := statetest.New(t)
 	cfg := config.Default()
 	cfg.Memory.PromptNotes = notes
 	return ext.Env{State: st, Config: cfg, Session: "s1"}

@@ -348,24 +348,11 @@ func TestEditsWaitForSendInFlight(t *testing.T) {
 	}
 }
 
-// maxInWindow is the largest number of times within any window of length w.
-func maxInWindow(times []time.Time, w time.Duration) int {
-	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	best, lo := 0, 0
-	for hi := range times {
-		for times[hi].Sub(times[lo]) >= w {
-			lo++
-		}
-		best = max(best, hi-lo+1)
-	}
-	return best
-}
-
 func checkBudget(t *testing.T, name string, times []time.Time, b Budget) {
 	t.Helper()
 	for _, k := range []int{1, 2, 5, 10} {
 		w := time.Duration(k) * b.Every
-		if n, limit := maxInWindow(times, w), b.Burst+k-1; n > limit {
+		if n, limit := fakebot.MaxTimesInWindow(times, w), b.Burst+k-1; n > limit {
 			t.Errorf("%s: %d sends within %v, budget allows %d", name, n, w, limit)
 		}
 	}

@@ -85,6 +85,11 @@ func MaxInWindow(calls []Call, w time.Duration) int {
 	for i, c := range calls {
 		times[i] = c.Time
 	}
+	return MaxTimesInWindow(times, w)
+}
+
+// MaxTimesInWindow is MaxInWindow over bare times; it sorts times.
+func MaxTimesInWindow(times []time.Time, w time.Duration) int {
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
 	best, lo := 0, 0
 	for hi := range times {

@@ -251,9 +251,7 @@ func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, method stri
 	call := Call{Method: method, Time: s.now()}
 	req, perr := parseRequest(r)
 	if perr != nil {
-		call.Status, call.Error = perr.code, perr.desc
-		s.record(call)
-		writeError(w, perr)
+		s.fail(w, call, perr)
 		return
 	}
 	call.Params, call.Files = req.params, req.uploads()
@@ -292,14 +290,19 @@ func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, method stri
 	}
 	result, e := h(req)
 	if e != nil {
-		call.Status, call.Error = e.code, e.desc
-		s.record(call)
-		writeError(w, e)
+		s.fail(w, call, e)
 		return
 	}
 	call.Status = http.StatusOK
 	s.record(call)
 	writeJSON(w, http.StatusOK, response{OK: true, Result: result})
+}
+
+// fail records call as failed with e and answers e.
+func (s *Server) fail(w http.ResponseWriter, call Call, e *apiError) {
+	call.Status, call.Error = e.code, e.desc
+	s.record(call)
+	writeError(w, e)
 }
 
 // pause waits d, or less when the client goes away or the server closes;

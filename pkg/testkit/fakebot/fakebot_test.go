@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,7 +245,7 @@ func TestParseHTMLEntities(t *testing.T) {
 		{Type: "code", Offset: 6, Length: 1},
 		{Type: "text_link", Offset: 7, Length: 1, URL: "tg://x"},
 	}
-	if !sameEntities(ents, want) {
+	if !slices.Equal(ents, want) {
 		t.Fatalf("entities\n got %+v\nwant %+v", ents, want)
 	}
 }

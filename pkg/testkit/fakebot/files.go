@@ -188,11 +188,7 @@ func (s *Server) sendFile(r *request, kind string) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	visible, ents, e := parseText(r.str("caption"), r.str("parse_mode"), MaxCaptionLen, true)
-	if e != nil {
-		return nil, e
-	}
-	markup, e := parseMarkup(r.str("reply_markup"))
+	visible, ents, markup, e := r.content("caption", MaxCaptionLen)
 	if e != nil {
 		return nil, e
 	}

@@ -2,6 +2,7 @@ package fakebot
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -221,16 +222,18 @@ func parseText(text, mode string, limit int, caption bool) (string, []Entity, *a
 	return visible, ents, nil
 }
 
-func sameEntities(a, b []Entity) bool {
-	if len(a) != len(b) {
-		return false
+// content parses a request's text (field "text" or "caption", at most
+// limit characters once parsed) with its parse_mode, then its reply_markup.
+func (r *request) content(field string, limit int) (string, []Entity, *Keyboard, *apiError) {
+	visible, ents, e := parseText(r.str(field), r.str("parse_mode"), limit, field == "caption")
+	if e != nil {
+		return "", nil, nil, e
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
+	markup, e := parseMarkup(r.str("reply_markup"))
+	if e != nil {
+		return "", nil, nil, e
 	}
-	return true
+	return visible, ents, markup, nil
 }
 
 func (s *Server) getMe(*request) (any, *apiError) {
@@ -248,11 +251,7 @@ func (s *Server) sendMessage(r *request) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	visible, ents, e := parseText(r.str("text"), r.str("parse_mode"), MaxTextLen, false)
-	if e != nil {
-		return nil, e
-	}
-	markup, e := parseMarkup(r.str("reply_markup"))
+	visible, ents, markup, e := r.content("text", MaxTextLen)
 	if e != nil {
 		return nil, e
 	}
@@ -321,11 +320,7 @@ func (s *Server) editTargetLocked(r *request) (*chat, *Message, *apiError) {
 const notModified = "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message"
 
 func (s *Server) editMessageText(r *request) (any, *apiError) {
-	visible, ents, e := parseText(r.str("text"), r.str("parse_mode"), MaxTextLen, false)
-	if e != nil {
-		return nil, e
-	}
-	markup, e := parseMarkup(r.str("reply_markup"))
+	visible, ents, markup, e := r.content("text", MaxTextLen)
 	if e != nil {
 		return nil, e
 	}
@@ -338,7 +333,7 @@ func (s *Server) editMessageText(r *request) (any, *apiError) {
 	if m.Kind != "text" {
 		return nil, badRequest("there is no text in the message to edit")
 	}
-	if m.Text == visible && sameEntities(m.Entities, ents) && m.Markup.canonical() == markup.canonical() {
+	if m.Text == visible && slices.Equal(m.Entities, ents) && m.Markup.canonical() == markup.canonical() {
 		return nil, badRequest(notModified)
 	}
 	m.revise(r.time)

@@ -3,51 +3,22 @@ package tools
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ce-platform/ce/pkg/bridge"
-	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/ext"
 	"github.com/ce-platform/ce/pkg/ext/ask"
 	"github.com/ce-platform/ce/pkg/ext/ask/asknotify"
 	"github.com/ce-platform/ce/pkg/pending"
-	"github.com/ce-platform/ce/pkg/statedir"
-	"github.com/rs/zerolog"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
+	"github.com/ce-platform/ce/pkg/testkit/statetest"
 )
-
-// newEnv returns the env of session "lead" in a fresh state directory with
-// a short path (a broker socket must fit in 108 bytes).
-func newEnv(t *testing.T) ext.Env {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ce-ask")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	st, err := statedir.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ext.Env{State: st, Session: "lead", BridgeSocket: st.BridgeSocket()}
-}
 
 func call(ctx context.Context, t *testing.T, env ext.Env, args map[string]any) ext.Result {
 	t.Helper()
-	e, ok := ext.Lookup(ask.Name)
-	if !ok {
-		t.Fatal("ask is not registered")
-	}
-	tool, ok := e.Tool(ask.ToolAskUser)
-	if !ok {
-		t.Fatal("no ask_user tool")
-	}
-	if tool.Handler == nil {
-		t.Fatal("ask_user has no handler")
-	}
-	return tool.Handler(ctx, ext.Call{Env: env, Args: args})
+	return exttest.Call(ctx, t, env, ask.Name, ask.ToolAskUser, args)
 }
 
 // answerWhenAsked answers the first open question with answer, from
@@ -83,7 +54,7 @@ func TestMaxChoices(t *testing.T) {
 }
 
 func TestAskUserAnsweredWithoutBroker(t *testing.T) {
-	env := newEnv(t)
+	env := exttest.BrokerEnv(t, "lead")
 	answered := answerWhenAsked(t, env, "2")
 	start := time.Now()
 	res := call(context.Background(), t, env, map[string]any{
@@ -98,21 +69,17 @@ func TestAskUserAnsweredWithoutBroker(t *testing.T) {
 	if r.Session != "lead" || r.Kind != pending.KindAskUser || r.Question != "Deploy where?" || r.Timeout() != ask.DefaultTimeout {
 		t.Fatalf("request = %+v", r)
 	}
-	evs := readEvents(t, env)
+	evs := statetest.Events(t, env.State)
 	if len(evs) != 2 || evs[0].Type != asknotify.TopicCreated || evs[1].Type != asknotify.TopicAnswered || evs[1].Data["answer"] != "staging" || evs[0].Session != "lead" {
 		t.Fatalf("events = %+v", evs)
 	}
 }
 
 func TestAskUserWithBroker(t *testing.T) {
-	env := newEnv(t)
-	ln, err := bridge.Listen(env.BridgeSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := exttest.BrokerEnv(t, "lead")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go bridge.NewServer(zerolog.Nop()).Serve(ctx, ln)
+	exttest.StartBroker(ctx, t, env)
 	sub := bridge.Dial(env.BridgeSocket)
 	defer sub.Close()
 	events, err := sub.Subscribe(ctx, "ask.*")
@@ -142,7 +109,7 @@ func TestAskUserWithBroker(t *testing.T) {
 }
 
 func TestAskUserExpires(t *testing.T) {
-	env := newEnv(t)
+	env := exttest.BrokerEnv(t, "lead")
 	start := time.Now()
 	res := call(context.Background(), t, env, map[string]any{"question": "Anyone there?", "timeout": "300ms"})
 	if res.IsError || !strings.HasPrefix(res.Text, "no answer within 300ms (question a1 expired)") {
@@ -155,14 +122,14 @@ func TestAskUserExpires(t *testing.T) {
 	if r.State != pending.StateExpired {
 		t.Fatalf("request = %+v", r)
 	}
-	evs := readEvents(t, env)
+	evs := statetest.Events(t, env.State)
 	if len(evs) != 2 || evs[1].Type != asknotify.TopicClosed || evs[1].Data["state"] != "expired" {
 		t.Fatalf("events = %+v", evs)
 	}
 }
 
 func TestAskUserCancelledWithdraws(t *testing.T) {
-	env := newEnv(t)
+	env := exttest.BrokerEnv(t, "lead")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	res := call(ctx, t, env, map[string]any{"question": "Still there?"})
@@ -176,7 +143,7 @@ func TestAskUserCancelledWithdraws(t *testing.T) {
 }
 
 func TestAskUserBadArguments(t *testing.T) {
-	env := newEnv(t)
+	env := exttest.BrokerEnv(t, "lead")
 	for _, tc := range []struct {
 		args map[string]any
 		want string
@@ -197,21 +164,4 @@ func TestAskUserBadArguments(t *testing.T) {
 	if got, err := ext.StringList(`["a","b"]`, "choices"); err != nil || len(got) != 2 {
 		t.Fatalf("StringList = %v, %v", got, err)
 	}
-}
-
-func readEvents(t *testing.T, env ext.Env) []eventlog.Event {
-	t.Helper()
-	b, err := os.ReadFile(env.State.Path(eventlog.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []eventlog.Event
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var ev eventlog.Event
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
-	return out
 }

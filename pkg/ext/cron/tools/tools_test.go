@@ -12,14 +12,13 @@ import (
 	extcron "github.com/ce-platform/ce/pkg/ext/cron"
 	"github.com/ce-platform/ce/pkg/session"
 	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
+	"github.com/ce-platform/ce/pkg/testkit/statetest"
 )
 
 func newState(t *testing.T) (*statedir.Dir, *config.Config) {
 	t.Helper()
-	st, err := statedir.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := statetest.New(t)
 	for _, n := range []string{"lead", "rev"} {
 		if _, err := session.Open(st).Create(context.Background(), session.Record{Name: n, User: "tester", Dir: "/tmp"}, 10); err != nil {
 			t.Fatal(err)
@@ -32,15 +31,7 @@ func newState(t *testing.T) (*statedir.Dir, *config.Config) {
 
 func call(t *testing.T, st *statedir.Dir, cfg *config.Config, as, tool string, args map[string]any) ext.Result {
 	t.Helper()
-	e, ok := ext.Lookup(extcron.Name)
-	if !ok {
-		t.Fatal("cron is not registered")
-	}
-	tl, ok := e.Tool(tool)
-	if !ok || tl.Handler == nil {
-		t.Fatalf("no handler for %s", tool)
-	}
-	return tl.Handler(context.Background(), ext.Call{Env: ext.Env{State: st, Config: cfg, Session: as}, Args: args})
+	return exttest.Call(context.Background(), t, ext.Env{State: st, Config: cfg, Session: as}, extcron.Name, tool, args)
 }
 
 func TestCreateListDelete(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	extheartbeat "github.com/ce-platform/ce/pkg/ext/heartbeat"
 	hb "github.com/ce-platform/ce/pkg/heartbeat"
 	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
 )
 
 func newEnv(t *testing.T, sess string) ext.Env {
@@ -29,18 +30,7 @@ func newEnv(t *testing.T, sess string) ext.Env {
 
 func call(t *testing.T, env ext.Env, tool string, args map[string]any) ext.Result {
 	t.Helper()
-	e, ok := ext.Lookup(extheartbeat.Name)
-	if !ok {
-		t.Fatal("heartbeat is not registered")
-	}
-	tl, ok := e.Tool(tool)
-	if !ok || tl.Handler == nil {
-		t.Fatalf("no handler for %s", tool)
-	}
-	if args == nil {
-		args = map[string]any{}
-	}
-	return tl.Handler(context.Background(), ext.Call{Env: env, Args: args})
+	return exttest.Call(context.Background(), t, env, extheartbeat.Name, tool, args)
 }
 
 func TestTools(t *testing.T) {

@@ -10,29 +10,18 @@ import (
 	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/ext"
 	extmemory "github.com/ce-platform/ce/pkg/ext/memory"
-	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
+	"github.com/ce-platform/ce/pkg/testkit/statetest"
 )
 
 func newEnv(t *testing.T, session string) ext.Env {
 	t.Helper()
-	st, err := statedir.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ext.Env{State: st, Config: config.Default(), Session: session}
+	return ext.Env{State: statetest.New(t), Config: config.Default(), Session: session}
 }
 
 func call(t *testing.T, env ext.Env, tool string, args map[string]any) ext.Result {
 	t.Helper()
-	e, ok := ext.Lookup(extmemory.Name)
-	if !ok {
-		t.Fatal("memory is not registered")
-	}
-	tl, ok := e.Tool(tool)
-	if !ok || tl.Handler == nil {
-		t.Fatalf("no handler for %s", tool)
-	}
-	return tl.Handler(t.Context(), ext.Call{Env: env, Args: args})
+	return exttest.Call(t.Context(), t, env, extmemory.Name, tool, args)
 }
 
 func TestTools(t *testing.T) {

@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,20 +14,14 @@ import (
 	"github.com/ce-platform/ce/pkg/queue"
 	"github.com/ce-platform/ce/pkg/session"
 	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
+	"github.com/ce-platform/ce/pkg/testkit/statetest"
 )
 
 // newState returns a state directory with sessions lead, rev and third.
 func newState(t *testing.T) *statedir.Dir {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "ce-sess")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	st, err := statedir.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := statetest.Short(t)
 	for _, n := range []string{"lead", "rev", "third"} {
 		if _, err := session.Open(st).Create(context.Background(), session.Record{Name: n, User: "tester"}, 10); err != nil {
 			t.Fatal(err)
@@ -39,16 +32,8 @@ func newState(t *testing.T) *statedir.Dir {
 
 func call(ctx context.Context, t *testing.T, st *statedir.Dir, as, tool string, args map[string]any) ext.Result {
 	t.Helper()
-	e, ok := ext.Lookup(extsessions.Name)
-	if !ok {
-		t.Fatal("sessions is not registered")
-	}
-	tl, ok := e.Tool(tool)
-	if !ok || tl.Handler == nil {
-		t.Fatalf("no handler for %s", tool)
-	}
 	env := ext.Env{State: st, Session: as, BridgeSocket: st.BridgeSocket()}
-	return tl.Handler(ctx, ext.Call{Env: env, Args: args})
+	return exttest.Call(ctx, t, env, extsessions.Name, tool, args)
 }
 
 var askIDRE = regexp.MustCompile(`ask_id "(a\d+)"`)
@@ -72,6 +57,15 @@ func askAsync(t *testing.T, st *statedir.Dir, as string, args map[string]any) <-
 	ch := make(chan ext.Result, 1)
 	go func() { ch <- call(context.Background(), t, st, as, "session_ask", args) }()
 	return ch
+}
+
+// statusAsked is a state directory in which lead asks rev "Status?", in
+// the background, and the item that question queued for rev.
+func statusAsked(t *testing.T) (*statedir.Dir, <-chan ext.Result, queue.Item) {
+	t.Helper()
+	st := newState(t)
+	done := askAsync(t, st, "lead", map[string]any{"target": "rev", "question": "Status?"})
+	return st, done, queued(t, st, "rev")
 }
 
 func result(t *testing.T, ch <-chan ext.Result) ext.Result {
@@ -238,9 +232,7 @@ func TestAskExpires(t *testing.T) {
 // calling session_reply; the asker gets its final message at once.
 func TestTurnEndsWithoutReply(t *testing.T) {
 	ctx := context.Background()
-	st := newState(t)
-	done := askAsync(t, st, "lead", map[string]any{"target": "rev", "question": "Status?"})
-	it := queued(t, st, "rev")
+	st, done, it := statusAsked(t)
 	q := queue.Open(st)
 	if _, _, ok, _, err := q.Claim(ctx, "rev", time.Now()); !ok || err != nil {
 		t.Fatal("claim", err)
@@ -260,9 +252,7 @@ func TestTurnEndsWithoutReply(t *testing.T) {
 
 func TestItemCancelled(t *testing.T) {
 	ctx := context.Background()
-	st := newState(t)
-	done := askAsync(t, st, "lead", map[string]any{"target": "rev", "question": "Status?"})
-	it := queued(t, st, "rev")
+	st, done, it := statusAsked(t)
 	if _, err := queue.Open(st).Cancel(ctx, it.ID); err != nil {
 		t.Fatal(err)
 	}

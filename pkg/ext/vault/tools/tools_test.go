@@ -9,12 +9,11 @@ import (
 
 	"github.com/ce-platform/ce/pkg/bridge"
 	"github.com/ce-platform/ce/pkg/config"
-	"github.com/ce-platform/ce/pkg/eventlog"
 	"github.com/ce-platform/ce/pkg/ext"
 	extvault "github.com/ce-platform/ce/pkg/ext/vault"
-	"github.com/ce-platform/ce/pkg/statedir"
+	"github.com/ce-platform/ce/pkg/testkit/exttest"
+	"github.com/ce-platform/ce/pkg/testkit/statetest"
 	vaultstore "github.com/ce-platform/ce/pkg/vault"
-	"github.com/rs/zerolog"
 )
 
 func TestMain(m *testing.M) {
@@ -28,37 +27,18 @@ const pass = "test passphrase"
 // directory with a short path (the broker's socket must fit 108 bytes).
 func newEnv(t *testing.T, allow ...string) ext.Env {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "ce-vault")
-	if err != nil {
+	env := exttest.BrokerEnv(t, "s")
+	if _, err := vaultstore.Open(env.State).Init(context.Background(), pass); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	st, err := statedir.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := vaultstore.Open(st).Init(context.Background(), pass); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Vault.ExecAllow = allow
-	return ext.Env{State: st, Config: cfg, Session: "s", BridgeSocket: st.BridgeSocket()}
+	env.Config = config.Default()
+	env.Config.Vault.ExecAllow = allow
+	return env
 }
 
 func call(t *testing.T, env ext.Env, tool string, args map[string]any) ext.Result {
 	t.Helper()
-	e, ok := ext.Lookup(extvault.Name)
-	if !ok {
-		t.Fatal("vault is not registered")
-	}
-	tl, ok := e.Tool(tool)
-	if !ok || tl.Handler == nil {
-		t.Fatalf("no handler for %s", tool)
-	}
-	if args == nil {
-		args = map[string]any{}
-	}
-	return tl.Handler(context.Background(), ext.Call{Env: env, Args: args})
+	return exttest.Call(context.Background(), t, env, extvault.Name, tool, args)
 }
 
 // The metadata's limit is the vault's.
@@ -113,12 +93,7 @@ func TestStoreListDelete(t *testing.T) {
 		t.Fatalf("delete again = %+v", res)
 	}
 
-	var types []string
-	eventlog.Open(env.State.Root, eventlog.Options{}).Read(0, func(e eventlog.Event) error {
-		types = append(types, e.Type)
-		return nil
-	})
-	if strings.Join(types, " ") != "vault.stored vault.stored vault.removed" {
+	if types := statetest.Types(t, env.State); strings.Join(types, " ") != "vault.stored vault.stored vault.removed" {
 		t.Fatalf("events = %v", types)
 	}
 	b, _ := os.ReadFile(env.State.Path("events.jsonl"))
@@ -128,9 +103,7 @@ func TestStoreListDelete(t *testing.T) {
 }
 
 func TestNoVault(t *testing.T) {
-	dir := t.TempDir()
-	st, _ := statedir.Open(dir)
-	env := ext.Env{State: st, Config: config.Default(), Session: "s"}
+	env := ext.Env{State: statetest.New(t), Config: config.Default(), Session: "s"}
 	res := call(t, env, "vault_store", map[string]any{"key": "a/b/c", "value": "x"})
 	if !res.IsError || !strings.Contains(res.Text, "ce-vault init") {
 		t.Fatalf("store without vault = %+v", res)
@@ -172,13 +145,9 @@ func TestExec(t *testing.T) {
 	if res := call(t, env, "vault_exec", args); !res.IsError || !strings.Contains(res.Text, "no broker runs") {
 		t.Fatalf("no broker = %+v", res)
 	}
-	ln, err := bridge.Listen(env.BridgeSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go bridge.NewServer(zerolog.Nop()).Serve(bctx, ln)
+	exttest.StartBroker(bctx, t, env)
 	if res := call(t, env, "vault_exec", args); !res.IsError || !strings.Contains(res.Text, "ce-vault serve") {
 		t.Fatalf("no agent = %+v", res)
 	}
