@@ -6,6 +6,7 @@ require (
 	filippo.io/age v1.3.2
 	github.com/adhocore/gronx v1.20.4
 	github.com/alecthomas/kong v1.17.0
+	github.com/creack/pty v1.1.24
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/go-telegram/bot v1.27.0
 	github.com/gofrs/flock v0.13.2

@@ -39,7 +39,7 @@ func TestDefaultIsValid(t *testing.T) {
 		Templates: Templates{},
 		Memory:    Memory{PromptNotes: 10},
 		Heartbeat: heartbeatDefaults,
-		Vault:     Vault{AgentTimeout: Duration(15 * time.Minute), ExecAllow: []string{}},
+		Vault:     Vault{AgentTimeout: Duration(15 * time.Minute), ExecAllow: []string{}, Confirm: []string{"get", "exec"}, ConfirmTimeout: Duration(2 * time.Minute)},
 		Cron:      Cron{Grace: Duration(time.Hour), Jobs: map[string]CronJob{}},
 	}
 	if !sameConfig(c, want) {

@@ -36,6 +36,11 @@ const (
 	KindAskUser    = "ask_user"
 	KindSessionAsk = "session_ask"
 	KindApproval   = "approval"
+	// KindPermission: a session's run wants a tool the policy does not
+	// decide (Data: the tool, its input, the run); KindVault: a process
+	// wants a secret's value or a session to run a command with secrets.
+	KindPermission = "permission"
+	KindVault      = "vault"
 )
 
 // States of a request. Cancelled means the asker stopped waiting (its tool
@@ -262,7 +267,7 @@ func scan(tx *buntdb.Tx, now time.Time, fn func(Request) bool) error {
 // Check validates a new request's fields.
 func Check(r Request) error {
 	switch r.Kind {
-	case KindAskUser, KindApproval:
+	case KindAskUser, KindApproval, KindPermission, KindVault:
 	case KindSessionAsk:
 		if r.Session == "" || r.Target == "" {
 			return fmt.Errorf("a session_ask needs the asking session and a target session")
@@ -271,7 +276,7 @@ func Check(r Request) error {
 			return fmt.Errorf("session %s cannot ask itself", r.Session)
 		}
 	default:
-		return fmt.Errorf("unknown request kind %q (ask_user, session_ask or approval)", r.Kind)
+		return fmt.Errorf("unknown request kind %q (ask_user, session_ask, approval, permission or vault)", r.Kind)
 	}
 	if strings.TrimSpace(r.Question) == "" {
 		return fmt.Errorf("the question is empty")

@@ -9,9 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ce-platform/ce/pkg/bridge"
-	"github.com/ce-platform/ce/pkg/runner/identity"
-
 	"filippo.io/age"
 )
 
@@ -35,16 +32,39 @@ const (
 // Methods are all the methods the agent provides.
 var Methods = []string{MethodGet, MethodStatus, MethodLock, MethodUnlock, MethodExec}
 
-// GetRequest asks for one secret.
+// GetRequest asks for one secret (Key) or several (Keys): several are
+// confirmed with one question.
 type GetRequest struct {
-	Key string `json:"key"`
+	Key  string   `json:"key,omitempty"`
+	Keys []string `json:"keys,omitempty"`
+	// Terminal says the caller can ask the person on its terminal, should
+	// the agent want a confirmation; Confirm carries that confirmation
+	// back (the nonce of GetReply.Confirm).
+	Terminal bool   `json:"terminal,omitempty"`
+	Confirm  string `json:"confirm,omitempty"`
+	// Purpose ("get" or "exec") and Program word the question the person
+	// is asked; they decide nothing.
+	Purpose string `json:"purpose,omitempty"`
+	Program string `json:"program,omitempty"`
 }
 
-// GetReply carries a secret's value, or Locked when the agent holds no
-// identity (the caller then needs the passphrase).
+// Wanted are the keys asked for.
+func (r GetRequest) Wanted() []string {
+	if len(r.Keys) > 0 {
+		return r.Keys
+	}
+	return []string{r.Key}
+}
+
+// GetReply carries a secret's value (Values for a request of Keys), or
+// Locked when the agent holds no identity (the caller then needs the
+// passphrase), or Confirm: the caller asks the person on its terminal and,
+// if allowed, asks again with it.
 type GetReply struct {
-	Locked bool   `json:"locked,omitempty"`
-	Value  []byte `json:"value,omitempty"`
+	Locked  bool              `json:"locked,omitempty"`
+	Value   []byte            `json:"value,omitempty"`
+	Values  map[string][]byte `json:"values,omitempty"`
+	Confirm string            `json:"confirm,omitempty"`
 }
 
 // UnlockRequest carries the passphrase to the agent.
@@ -86,6 +106,8 @@ type Agent struct {
 	timeout    time.Duration
 	allow      []string
 	wake       chan struct{}
+	confirm    Confirmation
+	nonces     map[string]nonce
 }
 
 // NewAgent returns a locked agent of v that locks itself after timeout
@@ -237,29 +259,40 @@ func (a *Agent) Handle(ctx context.Context, method string, params json.RawMessag
 		}
 		return a.Status(), nil
 	case MethodGet:
-		// Sessions may store, list and use secrets, never read them: a
-		// call from any process a session started is refused.
-		if pid := bridge.CallerPID(ctx); pid > 0 {
-			if sess, ok := identity.SessionOf(pid); ok {
-				return nil, fmt.Errorf("refused: the caller runs inside session %s, and sessions may not read secret values (use the vault_exec tool)", sess)
-			}
-		}
+		// Sessions may store, list and use secrets, never read them; the
+		// person confirms what a value is read for (Confirmation).
 		var req GetRequest
 		if err := decode(params, &req); err != nil {
 			return nil, err
 		}
-		if err := ValidKey(req.Key); err != nil {
-			return nil, err
+		keys := req.Wanted()
+		for _, k := range keys {
+			if err := ValidKey(k); err != nil {
+				return nil, err
+			}
+		}
+		if !a.Unlocked() {
+			return GetReply{Locked: true}, nil
+		}
+		if rep, err := a.confirmGet(ctx, req); rep != nil || err != nil {
+			return rep, err
 		}
 		id := a.identity()
 		if id == nil {
 			return GetReply{Locked: true}, nil
 		}
-		value, err := a.vault.Get(ctx, id, req.Key)
-		if err != nil {
-			return nil, err
+		values := make(map[string][]byte, len(keys))
+		for _, k := range keys {
+			value, err := a.vault.Get(ctx, id, k)
+			if err != nil {
+				return nil, err
+			}
+			values[k] = value
 		}
-		return GetReply{Value: value}, nil
+		if len(req.Keys) == 0 {
+			return GetReply{Value: values[req.Key]}, nil
+		}
+		return GetReply{Values: values}, nil
 	case MethodExec:
 		var req ExecRequest
 		if err := decode(params, &req); err != nil {
@@ -291,6 +324,12 @@ func (a *Agent) exec(ctx context.Context, req ExecRequest) (ExecReply, error) {
 	a.mu.Unlock()
 	program, err := Allowed(allow, req.Argv[0], req.Dir)
 	if err != nil {
+		return ExecReply{}, err
+	}
+	if !a.Unlocked() {
+		return ExecReply{Locked: true}, nil
+	}
+	if err := a.confirmTool(ctx, req); err != nil {
 		return ExecReply{}, err
 	}
 	id := a.identity()

@@ -29,9 +29,16 @@ func (c *AnswerCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	if o := origin.Self(env.Ctx, e.State.TmuxSocket()); !o.Person() {
+	o := origin.Self(env.Ctx, e.State.TmuxSocket())
+	if !o.Person() {
 		return clikit.Fail("a session asks the person with ask_user and another session with session_ask; it does not answer for them",
 			"refused: answers to the person's questions come from the person, and %s", o.Why())
+	}
+	// A yes that lets a secret or a tool out is typed by the person: a
+	// process that left its session (setsid) has no terminal.
+	if r, err := ps.Get(env.Ctx, id); err == nil && (r.Kind == pending.KindVault || r.Kind == pending.KindPermission) && o.TTY == "" {
+		return clikit.Fail("answer it from your terminal, or from Telegram",
+			"refused: %s is a %s question, answered only by a person at a terminal, and this process has none", id, r.Kind)
 	}
 	text := strings.Join(c.Text, " ")
 	r, err := ps.Resolve(env.Ctx, id, text, "user:"+platform.DefaultUser())

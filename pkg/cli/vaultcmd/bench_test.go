@@ -29,7 +29,8 @@ type benchVault struct {
 
 func newBenchVault(b *testing.B, n int) *benchVault {
 	b.Helper()
-	p := benchbin.NewPlatform(b, benchBin, "log:\n  level: warn\n")
+	// Benchmarks measure the agent, not a person confirming.
+	p := benchbin.NewPlatform(b, benchBin, "log:\n  level: warn\nvault:\n  confirm: []\n")
 	st := p.StateDir()
 	vault.SetWorkFactorForTests(10)
 	v := vault.Open(st)

@@ -64,7 +64,7 @@ func (c *ExecCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	values, err := secrets(env, v, st, c.Passphrase, keys)
+	values, err := secrets(env, v, st, c.Passphrase, keys, "exec", args[0])
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func (c *GetCmd) Run(env *clikit.Env) error {
 	if err != nil {
 		return err
 	}
-	values, err := secrets(env, v, st, c.Passphrase, []string{c.Key})
+	values, err := secrets(env, v, st, c.Passphrase, []string{c.Key}, "get", "")
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,7 @@ func (c *ServeCmd) Run(env *clikit.Env) error {
 		return vaultErr(fmt.Errorf("%w in %s", vault.ErrNoVault, v.Dir))
 	}
 	a := vault.NewAgent(v, time.Duration(cfg.Vault.AgentTimeout), cfg.Vault.ExecAllow)
+	a.SetConfirmation(confirmation(st, cfg))
 	spec := daemon.Spec{Name: "vault", What: "a vault agent", Lock: "vault-serve",
 		Beside: "ce-vault lock locks it, ce-vault unlock unlocks it",
 		Health: func() map[string]any { return map[string]any{"unlocked": a.Unlocked()} }}
@@ -87,6 +88,7 @@ func (c *ServeCmd) serve(ctx context.Context, env *clikit.Env, a *vault.Agent, d
 	go func() {
 		for cfg := range dm.Reload {
 			a.Configure(time.Duration(cfg.Vault.AgentTimeout), cfg.Vault.ExecAllow)
+			a.SetConfirmation(confirmation(dm.State, cfg))
 			log.Info().Dur("agent_timeout", time.Duration(cfg.Vault.AgentTimeout)).Strs("exec_allow", cfg.Vault.ExecAllow).Msg("vault settings reloaded")
 		}
 	}()
@@ -125,9 +127,12 @@ func logged(a *vault.Agent, log zerolog.Logger) func(ctx context.Context, method
 		case vault.MethodGet:
 			var req vault.GetRequest
 			json.Unmarshal(params, &req)
-			ev = ev.Str("key", req.Key)
+			ev = ev.Strs("keys", req.Wanted())
 			if r, ok := res.(vault.GetReply); ok && r.Locked {
 				ev = ev.Bool("locked", true)
+			}
+			if r, ok := res.(vault.GetReply); ok && r.Confirm != "" {
+				ev = ev.Bool("confirm_on_terminal", true)
 			}
 		case vault.MethodExec:
 			var req vault.ExecRequest

@@ -49,7 +49,12 @@ func App() clikit.App {
 			"set encrypts to the recipient and needs no passphrase; get and exec need the identity: from the running agent " +
 			"(ce-vault serve), else the passphrase, asked on the terminal without echo or read from the file named by " +
 			"CE_VAULT_PASSPHRASE_FILE. Sessions get the ce_vault tools (vault_store, vault_list, vault_delete, vault_exec), " +
-			"which never return a value.",
+			"which never return a value.\n\n" +
+			"Confirmation (vault.confirm, like ssh-agent's confirm mode): by default every value read through the agent, " +
+			"for get or exec, waits for the person's yes: on the terminal of the ce-vault that asks, when it runs in one that " +
+			"is not a window of ce's tmux server, else as a pending question of kind vault (ce-session pending; " +
+			"ce-session answer ID allow|deny from a terminal, or Telegram). A process inside a session, or on ce's tmux " +
+			"server, is refused without asking. vault.confirm: [tool] asks before each vault_exec as well; [] asks nothing.",
 		CLI: &CLI{},
 	}
 }
@@ -116,7 +121,12 @@ var errNoAgent = errors.New("no vault agent runs")
 
 // call calls a method of the agent; errNoAgent when there is none.
 func (a agent) call(ctx context.Context, method string, params, result any) error {
-	ctx, cancel := context.WithTimeout(ctx, agentTimeout)
+	return a.callFor(ctx, agentTimeout, method, params, result)
+}
+
+// callFor is call with its own timeout.
+func (a agent) callFor(ctx context.Context, timeout time.Duration, method string, params, result any) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := a.c.Call(ctx, method, params, result)
 	if errors.Is(err, bridge.ErrNoBroker) || bridge.IsNoProvider(err) {
@@ -130,26 +140,43 @@ func (a agent) call(ctx context.Context, method string, params, result any) erro
 }
 
 // secrets returns the values of keys: from the agent when one runs
-// unlocked, else by unlocking the vault with the passphrase.
-func secrets(env *clikit.Env, v *vault.Vault, st *statedir.Dir, pp Passphrase, keys []string) (map[string][]byte, error) {
-	out := map[string][]byte{}
+// unlocked (which may want the person to confirm, on this terminal or
+// elsewhere), else by unlocking the vault with the passphrase. purpose
+// ("get", or "exec" with program) words the question.
+func secrets(env *clikit.Env, v *vault.Vault, st *statedir.Dir, pp Passphrase, keys []string, purpose, program string) (map[string][]byte, error) {
 	a := dialAgent(st)
 	defer a.Close()
-	for _, key := range keys {
-		var rep vault.GetReply
-		err := a.call(env.Ctx, vault.MethodGet, vault.GetRequest{Key: key}, &rep)
-		if errors.Is(err, errNoAgent) || (err == nil && rep.Locked) {
-			return unlocked(env, v, pp, keys)
-		}
-		if err != nil {
-			if strings.HasPrefix(err.Error(), vault.ErrNotFound.Error()) {
-				return nil, clikit.Fail("ce-vault ls lists the secrets", "%v", err)
-			}
-			return nil, clikit.Fail("ce-vault status shows the agent; see logs/vault.log", "the vault agent: %v", err)
-		}
-		out[key] = rep.Value
+	terminal := hasTerminal()
+	wait := agentTimeout
+	if cfg, err := env.Config(); err == nil {
+		wait += time.Duration(cfg.Vault.ConfirmTimeout) // the person may be asked elsewhere
 	}
-	return out, nil
+	var rep vault.GetReply
+	req := vault.GetRequest{Keys: keys, Terminal: terminal, Purpose: purpose, Program: program}
+	err := a.callFor(env.Ctx, wait, vault.MethodGet, req, &rep)
+	if err == nil && rep.Confirm != "" {
+		what := "read " + strings.Join(keys, ", ")
+		if purpose == "exec" {
+			what = "give " + strings.Join(keys, ", ") + " to " + program
+		}
+		ok, terr := confirmOnTerminal("allow this to " + what + "?")
+		if terr != nil || !ok {
+			return nil, clikit.Fail("", "not confirmed: nothing was read from the vault")
+		}
+		req.Confirm = rep.Confirm
+		rep = vault.GetReply{}
+		err = a.call(env.Ctx, vault.MethodGet, req, &rep)
+	}
+	if errors.Is(err, errNoAgent) || (err == nil && rep.Locked) {
+		return unlocked(env, v, pp, keys)
+	}
+	if err != nil {
+		if strings.HasPrefix(err.Error(), vault.ErrNotFound.Error()) {
+			return nil, clikit.Fail("ce-vault ls lists the secrets", "%v", err)
+		}
+		return nil, clikit.Fail("ce-vault status shows the agent; see logs/vault.log", "the vault agent: %v", err)
+	}
+	return rep.Values, nil
 }
 
 // unlocked reads keys with the identity unlocked by the passphrase.

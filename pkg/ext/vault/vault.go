@@ -11,6 +11,7 @@ package vault
 import (
 	"time"
 
+	"github.com/ce-platform/ce/pkg/config"
 	"github.com/ce-platform/ce/pkg/ext"
 )
 
@@ -43,7 +44,7 @@ func New() *ext.Extension {
 		Name:        Name,
 		Description: "Store, list and delete secrets, and run allowed commands with them, without seeing them (vault_store, vault_list, vault_delete, vault_exec).",
 		Prompt:      Prompt,
-		Timeout:     MaxExecTimeout + 2*CallMargin,
+		Timeout:     MaxExecTimeout + 2*CallMargin + config.MaxConfirmTimeout,
 		Tools: []ext.Tool{
 			{
 				Name: ToolStore,

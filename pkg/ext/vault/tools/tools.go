@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -191,7 +192,11 @@ func execute(ctx context.Context, c ext.Call) ext.Result {
 	}
 	cl := bridge.Dial(socket)
 	defer cl.Close()
-	cctx, cancel := context.WithTimeout(ctx, timeout+extvault.CallMargin)
+	wait := timeout + extvault.CallMargin
+	if cfg := c.Env.Config; cfg != nil && slices.Contains(cfg.Vault.Confirm, "tool") {
+		wait += time.Duration(cfg.Vault.ConfirmTimeout) // the person is asked first
+	}
+	cctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	var rep vaultstore.ExecReply
 	err = cl.Call(cctx, vaultstore.MethodExec, req, &rep)
